@@ -1,0 +1,209 @@
+"""Attendance: the door (check-in, check-out, codewords), counts, records, removal, preload,
+clear, and CE credit adjustments. Thin handlers; the work is in hub.services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from hub import attendance, records, services
+from hub.api.common import caller
+from hub.api.spec import operation
+from hub.auth import Principal
+from hub.credit import CreditRule
+from hub.envelope import ok, ok_bytes
+from hub.errors import Forbidden
+from hub.events import Counts
+from hub.http import read_any_json, read_json
+from hub.schemas import CountData
+from hub.state import Hub, hub_of
+
+DOOR_ERRORS = (400, 401, 403, 404, 409, 413, 422)
+
+
+def may_watch(principal: Principal, session_id: str) -> bool:
+    """Who may read a session's counts and records: API keys, staff who scan, moderate or
+    administer, and a kiosk or moderator of that session."""
+    if principal.kind == "api_key":
+        return True
+    if principal.kind == "staff":
+        return any(principal.can(p) for p in ("scan", "moderate"))
+    if principal.kind in ("kiosk", "moderator"):
+        return principal.session_id == session_id
+    return False
+
+
+async def watcher(request: Request) -> tuple[Hub, Principal, str]:
+    hub = hub_of(request)
+    principal = await hub.principal(request)
+    session_id = request.path_params["session_id"]
+    if not may_watch(principal, session_id):
+        raise Forbidden("You may not see this session's attendance.")
+    return hub, principal, session_id
+
+
+_DOOR_DESCRIPTION = (
+    "Name the attendee by one of external_id, badge_id or email. A refusal is the error "
+    "envelope with HTTP 409 (404 for an unknown attendee or session), a plain-words message "
+    "and a machine reason (GET /api/v2/reasons). A retry with the same idempotency_key gets "
+    "the first successful answer again and changes nothing."
+)
+
+
+@operation("POST", "/sessions/{session_id}/attendance/checkin", summary="Check an attendee in",
+           tag="Attendance", request=services.DoorRequest, response=services.DoorAnswer,
+           errors=DOOR_ERRORS, description=_DOOR_DESCRIPTION)
+async def checkin(request: Request) -> Response:
+    return await _door(request, "checkin")
+
+
+@operation("POST", "/sessions/{session_id}/attendance/checkout",
+           summary="Check an attendee out", tag="Attendance", request=services.DoorRequest,
+           response=services.DoorAnswer, errors=DOOR_ERRORS, description=_DOOR_DESCRIPTION)
+async def checkout(request: Request) -> Response:
+    return await _door(request, "checkout")
+
+
+async def _door(request: Request, action: str) -> Response:
+    hub = hub_of(request)
+    principal = await hub.principal(request)
+    body = await read_json(request, services.DoorRequest)
+    data = await services.door(hub, principal, request.path_params["session_id"], action, body)
+    return ok_bytes(data)
+
+
+@operation("GET", "/sessions/{session_id}/counts", summary="A session's live counts",
+           tag="Attendance", response=Counts, errors=(401, 403, 404))
+async def get_counts(request: Request) -> Response:
+    hub, _, session_id = await watcher(request)
+    return ok(await services.counts(hub, session_id))
+
+
+@operation("GET", "/sessions/{session_id}/attendance",
+           summary="Retrieve all attendance tracking data for a session", tag="Attendance",
+           response=list[records.CheckinRecordOut], errors=(401, 403, 404),
+           description="One record per attendee with a check-in record: checked in at least "
+           "once, or preloaded (then with null check-in times). Times in the event's time zone.")
+async def get_attendance(request: Request) -> Response:
+    hub, _, session_id = await watcher(request)
+    return ok(await attendance.list_records(hub, session_id))
+
+
+@operation("DELETE", "/sessions/{session_id}/attendance",
+           summary="Clear all check-ins for a session", tag="Attendance", response=CountData,
+           errors=(401, 403, 404))
+async def clear_attendance(request: Request) -> Response:
+    hub, _ = await caller(request)
+    n = await attendance.clear(hub, request.path_params["session_id"])
+    return ok(CountData(count=n))
+
+
+@operation("POST", "/sessions/{session_id}/attendance/remove",
+           summary="Remove check-ins for a session", tag="Attendance",
+           request=attendance.RemoveIn, response=attendance.RemoveOut,
+           errors=(400, 401, 403, 404, 422),
+           description="Exactly one filter: all (true), email or external_id (exact, any "
+           "case). More than one is a 400 \"Too many possible filters\"; none is a 400 \"No "
+           "valid filters were passed\" (the reference answers these with a 500). With "
+           "preview: true nothing is removed.")
+async def remove_attendance(request: Request) -> Response:
+    hub, _ = await caller(request)
+    body = await read_json(request, attendance.RemoveIn)
+    return ok(await attendance.remove(hub, request.path_params["session_id"], body))
+
+
+@operation("POST", "/sessions/{session_id}/attendance/preload",
+           summary="Preload attendees to a session", tag="Attendance",
+           request=attendance.PreloadBody, response=CountData,
+           errors=(400, 401, 403, 404, 409, 413, 422),
+           description="Upserts the attendees (by external_id, else email), registers them for "
+           "the session and gives each a record with no check-in yet. Never removes anyone.")
+async def preload_attendance(request: Request) -> Response:
+    hub, _ = await caller(request)
+    body = await read_json(request, attendance.PreloadBody)
+    n = await attendance.preload(hub, request.path_params["session_id"], body)
+    return ok(CountData(count=n))
+
+
+@operation("POST", "/sessions/{session_id}/attendance/codeword", summary="Submit a codeword",
+           tag="Attendance", request=attendance.CodewordIn, response=attendance.RecordAnswer,
+           errors=(400, 401, 403, 404, 409, 422))
+async def post_codeword(request: Request) -> Response:
+    hub = hub_of(request)
+    principal = await hub.principal(request)
+    body = await read_json(request, attendance.CodewordIn)
+    return ok(await attendance.submit_codeword(hub, principal, request.path_params["session_id"],
+                                               body))
+
+
+@operation("POST", "/sessions/{session_id}/attendance/credits",
+           summary="Adjust an attendee's awarded credits", tag="Attendance",
+           request=attendance.CreditAdjustIn, response=attendance.RecordAnswer,
+           errors=(400, 401, 403, 404, 422),
+           description="Sets the credits awarded for one field of study (by name) with a note; "
+           "credits: null removes the adjustment. The record's credits shows the adjusted "
+           "value; credits_earned keeps what the rule gives.")
+async def adjust_credits(request: Request) -> Response:
+    hub, principal = await caller(request)
+    body = await read_json(request, attendance.CreditAdjustIn)
+    return ok(await attendance.adjust_credit(hub, principal, request.path_params["session_id"],
+                                             body))
+
+
+@operation("GET", "/app/credit-rule", summary="The event's CE credit rule", tag="Attendance",
+           response=attendance.CreditRules, errors=(401, 403))
+async def get_app_rule(request: Request) -> Response:
+    hub, _ = await caller(request)
+    return ok(await attendance.get_credit_rules(hub, None))
+
+
+@operation("PUT", "/app/credit-rule", summary="Set the event's CE credit rule",
+           tag="Attendance", request=CreditRule, errors=(400, 401, 403, 422))
+async def put_app_rule(request: Request) -> Response:
+    hub, _ = await caller(request)
+    await attendance.put_credit_rule(hub, None, await _rule_body(request))
+    return ok(None)
+
+
+@operation("GET", "/sessions/{session_id}/credit-rule",
+           summary="A session's CE credit rule (its override, the event's, the result)",
+           tag="Attendance", response=attendance.CreditRules, errors=(401, 403, 404))
+async def get_session_rule(request: Request) -> Response:
+    hub, _ = await caller(request)
+    return ok(await attendance.get_credit_rules(hub, request.path_params["session_id"]))
+
+
+@operation("PUT", "/sessions/{session_id}/credit-rule",
+           summary="Override the CE credit rule for a session", tag="Attendance",
+           request=CreditRule, errors=(400, 401, 403, 404, 422),
+           description="The session's keys replace the event's; a key set to null switches "
+           "that condition off for the session; a null body removes the override.")
+async def put_session_rule(request: Request) -> Response:
+    hub, _ = await caller(request)
+    await attendance.put_credit_rule(hub, request.path_params["session_id"],
+                                     await _rule_body(request))
+    return ok(None)
+
+
+async def _rule_body(request: Request) -> Any:
+    return await read_any_json(request)
+
+
+routes = [
+    Route("/sessions/{session_id}/attendance", get_attendance, methods=["GET"]),
+    Route("/sessions/{session_id}/attendance", clear_attendance, methods=["DELETE"]),
+    Route("/sessions/{session_id}/attendance/checkin", checkin, methods=["POST"]),
+    Route("/sessions/{session_id}/attendance/checkout", checkout, methods=["POST"]),
+    Route("/sessions/{session_id}/attendance/remove", remove_attendance, methods=["POST"]),
+    Route("/sessions/{session_id}/attendance/preload", preload_attendance, methods=["POST"]),
+    Route("/sessions/{session_id}/attendance/codeword", post_codeword, methods=["POST"]),
+    Route("/sessions/{session_id}/attendance/credits", adjust_credits, methods=["POST"]),
+    Route("/sessions/{session_id}/counts", get_counts, methods=["GET"]),
+    Route("/sessions/{session_id}/credit-rule", get_session_rule, methods=["GET"]),
+    Route("/sessions/{session_id}/credit-rule", put_session_rule, methods=["PUT"]),
+    Route("/app/credit-rule", get_app_rule, methods=["GET"]),
+    Route("/app/credit-rule", put_app_rule, methods=["PUT"]),
+]

@@ -1,0 +1,133 @@
+"""create_app(settings) -> Starlette. The lifespan opens the database, the broker and the
+registry of local connections; nothing is built at import time."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import sqlalchemy as sa
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from hub import housekeeping, realtime
+from hub.api import api_routes
+from hub.auth import Signer
+from hub.config import Settings, load_settings
+from hub.envelope import fail, from_error
+from hub.errors import HubError
+from hub.pages import page_routes
+from hub.state import Hub, hub_of
+from storage.db import make_engine
+from storage.queries import resolve_secret_key
+
+log = logging.getLogger("rollcall")
+
+
+async def healthz(request: Request) -> Response:
+    hub = hub_of(request)
+    db = {"state": "ok", "dialect": hub.settings.database.dialect}
+    status = 200
+    try:
+        async with hub.read() as conn:
+            await conn.execute(sa.text("SELECT 1"))
+    except Exception as exc:  # noqa: BLE001 - report, never raise
+        db = {"state": "unreachable", "dialect": hub.settings.database.dialect, "error": str(exc)}
+        status = 503
+    broker = hub.broker_status() if hub.broker_status else {"kind": "none", "state": "ok"}
+    overall = "ok" if status == 200 and broker.get("state") == "ok" else (
+        "degraded" if status == 200 else "unavailable"
+    )
+    return JSONResponse({"status": overall, "database": db, "broker": broker}, status_code=status)
+
+
+async def _hub_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HubError)
+    return from_error(exc)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    messages = {404: "Not found.", 405: "Method not allowed."}
+    return fail(
+        exc.status_code,
+        messages.get(exc.status_code, str(exc.detail)),
+        reason={404: "not_found", 405: "method_not_allowed"}.get(exc.status_code),
+        headers=dict(exc.headers) if exc.headers else None,
+    )
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return fail(500, "Internal server error.", reason="internal")
+
+
+class RefuseNulInURL:
+    """No URL carries a NUL character: PostgreSQL cannot store one, and no id or query
+    value of ours contains one. Answered 400 in the envelope before routing."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket") and (
+            "\x00" in scope.get("path", "")
+            or b"%00" in scope.get("query_string", b"")
+            or b"\x00" in scope.get("query_string", b"")
+        ):
+            if scope["type"] == "http":
+                response = fail(400, "The URL contains a NUL character.", reason="bad_request")
+                await response(scope, receive, send)
+            else:
+                await send({"type": "websocket.close", "code": 4400})
+            return
+        await self.app(scope, receive, send)
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or load_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        engine = make_engine(settings.database)
+        async with engine.begin() as conn:
+            secret = await resolve_secret_key(conn, settings.secret_key)
+        hub = Hub(settings=settings, engine=engine, signer=Signer(secret))
+        app.state.hub = hub
+        upkeep = asyncio.create_task(housekeeping.run(hub), name="rollcall-housekeeping")
+        try:
+            async with realtime.running(hub):
+                yield
+        finally:
+            upkeep.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await upkeep
+            await engine.dispose()
+
+    routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"])]
+    routes += api_routes()
+    routes += realtime.routes()
+    routes += page_routes()
+    return Starlette(
+        routes=routes,
+        middleware=[Middleware(RefuseNulInURL)],
+        lifespan=lifespan,
+        exception_handlers={
+            HubError: _hub_error,
+            HTTPException: _http_error,
+            Exception: _server_error,
+        },
+    )
+
+
+def app_from_env() -> Starlette:
+    """uvicorn's factory (``hub.app:app_from_env``), for ``rollcall serve``."""
+    return create_app(load_settings())

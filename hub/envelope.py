@@ -1,0 +1,84 @@
+"""The API envelope: ``{"status": "ok", "code": "200", "data": ...}`` and its error twin.
+
+One msgspec encoder, built once and reused for every response.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from starlette.responses import Response
+
+from hub.errors import HubError
+
+_encoder = msgspec.json.Encoder()
+
+
+def encode(obj: Any) -> bytes:
+    return _encoder.encode(obj)
+
+
+class Ok(msgspec.Struct):
+    status: str
+    code: str
+    data: Any = None
+
+
+class Fail(msgspec.Struct, omit_defaults=True):
+    status: str
+    code: str
+    message: str
+    reason: str | None = None
+    field: str | None = None
+    details: Any = None
+
+
+def ok(data: Any = None, status: int = 200) -> Response:
+    return Response(
+        _encoder.encode(Ok(status="ok", code=str(status), data=data)),
+        status_code=status,
+        media_type="application/json",
+    )
+
+
+def ok_bytes(data_json: bytes, status: int = 200) -> Response:
+    """The envelope around an already-encoded ``data`` (a stored idempotent answer)."""
+    body = b'{"status":"ok","code":"' + str(status).encode() + b'","data":' + data_json + b"}"
+    return Response(body, status_code=status, media_type="application/json")
+
+
+def fail(
+    status: int,
+    message: str,
+    *,
+    reason: str | None = None,
+    field: str | None = None,
+    details: Any = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    return Response(
+        _encoder.encode(
+            Fail(
+                status="error",
+                code=str(status),
+                message=message,
+                reason=reason,
+                field=field,
+                details=details,
+            )
+        ),
+        status_code=status,
+        media_type="application/json",
+        headers=headers,
+    )
+
+
+def from_error(exc: HubError) -> Response:
+    return fail(
+        exc.http_status,
+        exc.message,
+        reason=exc.reason,
+        field=getattr(exc, "field", None),
+        headers=getattr(exc, "headers", None),
+    )

@@ -1,0 +1,86 @@
+"""Session events: what the attendance engine records and the real-time hub publishes.
+
+Every accepted check-in, check-out, removal, clear and preload produces one ``SessionEvent``
+with the session's next ``seq``, assigned in the same transaction as the change (from the
+session's counter row). The event is stored in ``session_events`` (the replay log behind
+``?since=``) and handed to the ``EventSink`` only after the commit.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import msgspec
+
+log = logging.getLogger("rollcall.events")
+
+EVENT_KINDS = ("checkin", "checkout", "removed", "cleared", "preload")
+
+
+class Counts(msgspec.Struct):
+    """A session's live numbers, absolute values (never "+1")."""
+
+    registered: int
+    checked_in: int  # ever checked in
+    in_room: int
+    checked_out: int  # attended and not in the room now
+    capacity: int | None
+    remaining: int | None
+
+    @classmethod
+    def of(cls, *, registered: int, checked_in: int, in_room: int, capacity: int | None) -> Counts:
+        return cls(
+            registered=registered,
+            checked_in=checked_in,
+            in_room=in_room,
+            checked_out=max(checked_in - in_room, 0),
+            capacity=capacity,
+            remaining=None if capacity is None else max(capacity - in_room, 0),
+        )
+
+
+class SessionEvent(msgspec.Struct):
+    session_id: str
+    seq: int
+    epoch: str
+    kind: str  # one of EVENT_KINDS
+    at: str  # ISO-8601
+    counts: Counts
+    # The CheckinRecord as GET /attendance shows it (checkin/checkout), else None.
+    record: dict[str, Any] | None = None
+    # For "removed" and "preload": how many records or registrations it touched.
+    count: int | None = None
+
+
+_event_encoder = msgspec.json.Encoder()
+_event_decoder = msgspec.json.Decoder(SessionEvent)
+
+
+def encode_event(event: SessionEvent) -> bytes:
+    return _event_encoder.encode(event)
+
+
+def decode_event(data: bytes) -> SessionEvent:
+    return _event_decoder.decode(data)
+
+
+class EventSink(Protocol):
+    async def publish_events(self, events: Sequence[SessionEvent]) -> None:
+        """Hand committed events to dashboards. Must not raise for a broker outage."""
+
+
+class NullSink:
+    async def publish_events(self, events: Sequence[SessionEvent]) -> None:
+        return None
+
+
+async def publish_after_commit(sink: EventSink, events: Sequence[SessionEvent]) -> None:
+    """Publish committed events; log and go on if that fails (the database is the truth)."""
+    if not events:
+        return
+    try:
+        await sink.publish_events(events)
+    except Exception:  # noqa: BLE001 - dashboards catch up from the log
+        log.exception("publishing %d event(s) failed; dashboards will catch up", len(events))

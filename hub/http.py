@@ -1,0 +1,108 @@
+"""Reading request bodies: size cap, JSON decoding, and errors that name the field."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, TypeVar
+
+import msgspec
+from starlette.requests import Request
+
+from hub.errors import Invalid, MalformedJSON, PayloadTooLarge, UnsupportedMediaType
+
+MAX_BODY = 1024 * 1024  # 1 MiB
+
+T = TypeVar("T")
+
+_PATH = re.compile(r" - at `\$(.*)`$")
+_MISSING = re.compile(r"^Object missing required field `(.*)`$")
+
+
+async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
+    """The raw body, refused with 413 past ``limit`` bytes (declared or streamed)."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            if int(declared) > limit:
+                raise PayloadTooLarge(f"The request body is over {limit} bytes.")
+        except ValueError:
+            pass
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"The request body is over {limit} bytes.")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def field_of(err: msgspec.ValidationError) -> tuple[str, str]:
+    """Split msgspec's message into (field path, problem)."""
+    text = str(err)
+    m = _PATH.search(text)
+    if not m:
+        return "body", text
+    path = m.group(1).lstrip(".")
+    problem = text[: m.start()]
+    missing = _MISSING.match(problem)
+    if missing:  # name the missing field itself, not the object around it
+        name = missing.group(1)
+        return (f"{path}.{name}" if path else name), "is required"
+    return path or "body", problem
+
+
+def nul_path(value: Any) -> str | None:
+    """The path of the first string (or key) holding a NUL character, else None.
+
+    PostgreSQL cannot store NUL in text, so every body is refused with it on every database
+    (iterative: a deeply nested body must not exhaust the stack).
+    """
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return path or "body"
+        elif isinstance(item, dict):
+            for key, child in reversed(list(item.items())):
+                if "\x00" in key:
+                    return path or "body"
+                stack.append((f"{path}.{key}" if path else key, child))
+        elif isinstance(item, list):
+            for i in range(len(item) - 1, -1, -1):
+                stack.append((f"{path}[{i}]", item[i]))
+    return None
+
+
+def decode(body: bytes, type_: type[T]) -> T:
+    if not body.strip():
+        raise MalformedJSON("The request body is empty; send JSON.")
+    try:
+        value = msgspec.json.decode(body, type=type_)
+        if b"\\u0000" in body:
+            path = nul_path(msgspec.json.decode(body))
+            if path is not None:
+                raise Invalid(path, "contains a NUL character (\\u0000), which is not allowed")
+        return value
+    except msgspec.ValidationError as exc:
+        field, problem = field_of(exc)
+        raise Invalid(field, problem) from None
+    except msgspec.DecodeError as exc:
+        raise MalformedJSON(f"Malformed JSON: {exc}") from None
+    except UnicodeDecodeError:
+        raise MalformedJSON("The request body is not valid UTF-8.") from None
+    except RecursionError:
+        raise MalformedJSON("The JSON is nested too deeply.") from None
+
+
+async def read_json(request: Request, type_: type[T]) -> T:
+    """Decode the body as ``type_``: 413 too large, 400 malformed, 422 wrong field."""
+    ctype = request.headers.get("content-type", "")
+    if ctype and "json" not in ctype.lower():
+        raise UnsupportedMediaType("Send the body as application/json.")
+    return decode(await read_body(request), type_)
+
+
+async def read_any_json(request: Request) -> Any:
+    return await read_json(request, Any)  # type: ignore[arg-type]

@@ -1,0 +1,122 @@
+"""The web pages served from ``web/``: HTML shells, static files, and the headers they carry.
+
+Every page is a static HTML shell with small ES modules; the data arrives as JSON from the
+API (``/api/v2``), the page-data routes (``hub.ui``), the browser login routes
+(``hub.weblogin``) and the admin routes (``hub.admin``). Nothing is fetched from another
+origin: the Content-Security-Policy says so to the browser.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
+
+from hub.auth import CSRF_COOKIE
+
+WEB = Path(__file__).resolve().parent.parent / "web"
+
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data: blob:",
+        "media-src 'self' blob:",
+        "connect-src 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "object-src 'none'",
+    ]
+)
+
+SECURITY_HEADERS = {
+    "content-security-policy": CSP,
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "same-origin",
+    "x-frame-options": "DENY",
+    "permissions-policy": "camera=(self), microphone=(), geolocation=()",
+}
+
+# path -> the HTML shell that renders it
+PAGES: dict[str, str] = {
+    "/": "index.html",
+    "/sessions/{sid}": "index.html",
+    "/sessions/{sid}/dashboard": "dashboard.html",
+    "/kiosk/{sid}": "kiosk.html",
+    "/staff/scan": "scan.html",
+    "/staff/dashboard": "event.html",
+    "/admin": "admin.html",
+}
+
+
+def is_https(request: Request) -> bool:
+    """Mark cookies Secure when the browser reached us over https (directly, through a proxy
+    uvicorn trusts, or as the configured public URL says)."""
+    if request.url.scheme == "https":
+        return True
+    hub = getattr(request.app.state, "hub", None)
+    return bool(hub and hub.settings.public_url.startswith("https://"))
+
+
+def ensure_csrf_cookie(request: Request, response: Response) -> None:
+    """Give the browser its double-submit token if it has none (readable by our scripts)."""
+    if request.cookies.get(CSRF_COOKIE):
+        return
+    response.set_cookie(
+        CSRF_COOKIE,
+        secrets.token_urlsafe(24),
+        max_age=30 * 24 * 3600,
+        path="/",
+        httponly=False,
+        samesite="strict",
+        secure=is_https(request),
+    )
+
+
+def _page(filename: str) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        response = FileResponse(WEB / filename, media_type="text/html; charset=utf-8")
+        response.headers.update(SECURITY_HEADERS)
+        response.headers["cache-control"] = "no-cache"
+        ensure_csrf_cookie(request, response)
+        return response
+
+    endpoint.__name__ = "page_" + filename.replace(".", "_")
+    return endpoint
+
+
+class _Static(StaticFiles):
+    """StaticFiles with our security headers and revalidation on every load."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_with_headers(message: dict) -> None:  # type: ignore[type-arg]
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                for k, v in SECURITY_HEADERS.items():
+                    headers.append((k.encode(), v.encode()))
+                headers.append((b"cache-control", b"no-cache"))
+                message["headers"] = headers
+            await send(message)
+
+        await super().__call__(scope, receive, send_with_headers)  # type: ignore[arg-type]
+
+
+def page_routes() -> list[BaseRoute]:
+    from hub import admin, ui, weblogin
+
+    routes: list[BaseRoute] = [
+        Route(path, _page(name), methods=["GET", "HEAD"]) for path, name in PAGES.items()
+    ]
+    routes += weblogin.routes
+    routes += ui.routes
+    routes += admin.routes
+    routes.append(Mount("/static", app=_Static(directory=WEB, check_dir=False), name="static"))
+    return routes
