@@ -1,0 +1,63 @@
+"""Self-reporting ("Add a session I attended", with the session's code) and codewords, and the
+status line's action link to claim CE credit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import Seeded, shoot
+
+pytestmark = pytest.mark.parametrize("db", ["sqlite"], indirect=True)
+
+
+def test_self_report_then_codewords_and_credit_link(
+    seeded: Seeded, new_page: Any, artifacts: Path
+) -> None:
+    seeded.api("PUT", "/app", {"custom_attendee_field_1": "Registration ID"})
+    sid = seeded.session(
+        name="Tax Update 2026", start_time="10:30", end_time="11:45", checkin_code="TAX26",
+        delivery_format="hybrid", credit_url="https://ce.example.com/claim?s=tax",
+        fields_of_study=[{"name": "Taxes", "credits": "1.5", "codewords": ["ledger"]}],
+    )
+    seeded.session(name="Keynote", start_time="09:00")
+    seeded.attendees([{"external_id": "V-1", "first_name": "Val", "last_name": "Remote",
+                       "email": "val@example.com", "field_1": "REG-9"}])
+
+    page = new_page()
+    page.goto("/")
+    page.click("#self-report")
+    page.fill("#identifier", "reg-9")  # the Registration ID works as well as the email
+    page.click("#identify button[type=submit]")
+    form = page.locator(f"form[data-session='{sid}']")
+    expect(page.locator("form[data-session]")).to_have_count(2)  # every session is listed
+    form.locator(f"#code-{sid}").fill("nope")
+    form.locator("button[type=submit]").click()
+    expect(form.locator("[role=status]")).to_have_text("That check-in code is not right.")
+    form.locator(f"#code-{sid}").fill("tax26")
+    form.locator(f"#fmt-{sid}").select_option("virtual")
+    form.locator("button[type=submit]").click()
+    expect(form.locator("[role=status]")).to_have_text("Added to your attendance.")
+    shoot(page, artifacts, "self-report")
+
+    [record] = seeded.api("GET", f"/sessions/{sid}/attendance")
+    assert (record["checkin_source"], record["delivery_format"]) == ("self-report", "virtual")
+
+    page.goto(f"/sessions/{sid}")
+    expect(page.locator("#status-text")).to_have_text("Checked in (virtual)")
+    link = page.locator("#status-action")
+    expect(link).to_have_text("Claim CE credit")
+    expect(link).to_have_attribute("href", "https://ce.example.com/claim?s=tax")
+    page.fill("#codeword", "wrong")
+    page.click("#codeword-form button[type=submit]")
+    expect(page.locator("#codeword-form [role=status]")).to_have_text(
+        "That codeword is not one of this session's codewords.")
+    page.fill("#codeword", "LEDGER")
+    page.click("#codeword-form button[type=submit]")
+    expect(page.locator("#codeword-form [role=status]")).to_have_text("Codeword accepted.")
+    shoot(page, artifacts, "codeword")
+    [record] = seeded.api("GET", f"/sessions/{sid}/attendance")
+    assert record["fields_of_study"][0]["codewords"]["valid_list"] == ["ledger"]

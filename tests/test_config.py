@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from hub.config import ConfigError, load_settings
+
+
+def test_defaults_to_sqlite_in_working_directory(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    s = load_settings({})
+    assert s.database.is_sqlite
+    assert s.database.display == f"sqlite:///{tmp_path / 'rollcall.db'}"
+    assert s.redis_url is None
+    assert s.public_url == "http://127.0.0.1:8000"
+
+
+def test_postgres_url_gets_rollcalls_driver() -> None:
+    s = load_settings({"ROLLCALL_DATABASE_URL": "postgresql://u@db.example:5433/rc"})
+    assert s.database.dialect == "postgresql"
+    assert s.database.async_url == "postgresql+psycopg://u@db.example:5433/rc"
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"ROLLCALL_DATABASE_URL": "mysql://root@localhost/x"},
+        {"ROLLCALL_DATABASE_URL": "sqlite:relative"},
+        {"ROLLCALL_REDIS_URL": "http://localhost:6379"},
+        {"ROLLCALL_PUBLIC_URL": "ftp://example"},
+        {"ROLLCALL_SECRET_KEY": "short"},
+        {"ROLLCALL_IDEMPOTENCY_DAYS": "a week"},
+        {"ROLLCALL_IDEMPOTENCY_DAYS": "0"},
+    ],
+)
+def test_bad_values_are_refused(env: dict[str, str]) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_settings(env)
+    assert list(env)[0] in str(err.value)
+
+
+def test_bad_value_stops_startup_with_one_line_and_status_2(tmp_path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "hub.cli", "migrate"],
+        env={"ROLLCALL_DATABASE_URL": "mysql://nope", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0
+    assert "ROLLCALL_DATABASE_URL" in proc.stderr
+    assert "Traceback" not in proc.stderr
