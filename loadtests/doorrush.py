@@ -1,0 +1,541 @@
+"""The door-rush benchmark, from nothing: ``python -m loadtests.doorrush``.
+
+It creates a fresh database (SQLite file or a new PostgreSQL database, dropped afterwards), a
+unique Redis channel prefix, an API key, starts ``rollcall serve`` with the workers asked for,
+creates a session and N registered attendees, then for each measurement:
+
+1. drives the empty-endpoint ceiling app (``loadtests/ceiling.py``, same uvicorn settings)
+   with the same generator and number of doors for the same time;
+2. connects M dashboards (WebSocket) to a fresh session and waits for their snapshots;
+3. runs D doors (wrk + ``doors.lua``; the lean Python generator when wrk is absent) for T
+   seconds, each door scanning distinct badges, one request at a time;
+4. retries, with the same idempotency key, the scans the stop cut off mid-flight;
+5. verifies against the database (``loadtests/verify.py``) and collects the dashboards.
+
+It prints a table, writes JSON, and exits non-zero when any verification fails.
+
+    python -m loadtests.doorrush --db postgresql --broker redis --workers 2 \\
+        --doors 32 --dashboards 100 --duration 10 --json doorrush.json
+    python -m loadtests.doorrush idle --connections 10000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+
+from loadtests import profiling, report
+from loadtests.fleet import Fleet
+from loadtests.generators import Answer, DoorRun, pick_generator, run_doors
+from loadtests.harness import (
+    BenchError,
+    Deployment,
+    Server,
+    counts,
+    create_session,
+    deployment,
+    external_id,
+    register_attendees,
+    start_ceiling,
+)
+from loadtests.stats import summary_ms
+from loadtests.verify import read_db, verify
+
+
+def machine() -> dict[str, Any]:
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    wrk = shutil.which("wrk")
+    wrk_version = ""
+    if wrk:
+        out = subprocess.run([wrk, "--version"], capture_output=True, text=True)
+        text = (out.stdout or out.stderr).strip()
+        wrk_version = " ".join(text.splitlines()[0].split()[:2]) if text else ""
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "wrk": wrk_version,
+    }
+
+
+def _system_busy_s() -> float:
+    t = psutil.cpu_times()
+    return float(t.user + t.system + getattr(t, "nice", 0.0) + getattr(t, "irq", 0.0)
+                 + getattr(t, "softirq", 0.0))
+
+
+def measure_ceiling(ceiling: Server, generator: str, doors: int, duration: float,
+                    workdir: Path) -> dict[str, Any]:
+    run = run_doors(generator, url=ceiling.url,
+                    path="/api/v2/sessions/ceiling/attendance/checkin", api_key="-",
+                    run="CEIL", keys="CEIL", n=10**9, doors=doors, duration=duration,
+                    out=workdir / f"ceiling-{doors}.out")
+    ok = [a for a in run.answers if a.status == 200]
+    t0, t1 = run.window
+    return {
+        "per_s": round(len(ok) / (t1 - t0), 1) if t1 > t0 else None,
+        "answers": len(run.answers),
+        "latency_ms": summary_ms(a.latency for a in run.answers),
+        "generator_cores": round(run.cpu_s / run.wall_s, 2) if run.wall_s else None,
+    }
+
+
+def reconcile(client: httpx.Client, path: str, run: str, keys: str,
+              inflight: list[int]) -> list[Answer]:
+    """Resend the scans cut off by the stop, with their idempotency keys, as a phone would."""
+    out: list[Answer] = []
+    for idx in inflight:
+        body = {"badge_id": f"{run}-B{idx:07d}", "idempotency_key": f"{keys}-K{idx:07d}",
+                "source": "scan"}
+        t0 = time.monotonic()
+        r = client.post(path, json=body)
+        t1 = time.monotonic()
+        data = r.json()
+        seq = (data.get("data") or {}).get("seq") if r.status_code == 200 else None
+        in_room = ((data.get("data") or {}).get("counts") or {}).get("in_room") \
+            if r.status_code == 200 else None
+        out.append(Answer(idx=idx, status=r.status_code, seq=seq, in_room=in_room, t_sent=t0,
+                          t_answer=t1, reason=data.get("reason"),
+                          match=external_id(run, idx) in r.text, attempts=1))
+    return out
+
+
+def measure_rush(dep: Deployment, *, run: str, attendees: int, capacity: int | None,
+                 doors: int, dashboards: int, dashboard_procs: int, duration: float,
+                 generator: str, ceiling: Server | None, label: str,
+                 profile: Path | None = None) -> dict[str, Any]:
+    workdir = dep.workdir
+    client = dep.client()
+    result: dict[str, Any] = {
+        "label": label,
+        "config": {"db": dep.db_kind, "broker": dep.broker, "workers": dep.workers,
+                   "doors": doors, "dashboards": dashboards, "duration_s": duration,
+                   "attendees": attendees, "capacity": capacity, "generator": generator},
+        "loadavg_before": [round(x, 2) for x in os.getloadavg()],
+    }
+    if ceiling is not None:
+        result["ceiling"] = measure_ceiling(ceiling, generator, doors, duration, workdir)
+
+    session = create_session(client, f"Keynote {label}", capacity)
+    result["session"] = session
+    result["setup_s"] = {"register": round(register_attendees(client, run, attendees, session), 2)}
+    fleet = Fleet(url=dep.hub.url, session=session, api_key=dep.api_key, count=dashboards,
+                  workdir=workdir, procs=dashboard_procs)
+    fleet.start()
+    try:
+        result["setup_s"]["dashboards_connect"] = round(fleet.connect_s, 2)
+        keys = f"{run}-{session}"
+        path = f"/api/v2/sessions/{session}/attendance/checkin"
+        spies = profiling.start(dep.hub, profile / label, duration) if profile else []
+        hub_cpu0, sys0, t_0 = dep.hub.cpu_seconds(), _system_busy_s(), time.monotonic()
+        doors_run = run_doors(generator, url=dep.hub.url, path=path, api_key=dep.api_key,
+                              run=run, keys=keys, n=attendees, doors=doors, duration=duration,
+                              out=workdir / f"rush-{label}.out")
+        wall = time.monotonic() - t_0
+        hub_cpu = dep.hub.cpu_seconds() - hub_cpu0
+        sys_busy = _system_busy_s() - sys0
+        result["hub_rss_mb"] = round(dep.hub.rss_bytes() / 2**20, 1)
+        if profile:
+            acked_n = sum(1 for a in doors_run.answers if a.status == 200)
+            result["profile"] = str(profile / label)
+            print(profiling.finish(spies, profile / label, acked_n), file=sys.stderr)
+
+        late = reconcile(client, path, run, keys, doors_run.inflight)
+        final = counts(client, session)
+        db = read_db(dep.database_url, session)
+        final_seq = int(db.counter.get("seq", 0))
+        fleet_result = fleet.finish(final_seq) if dashboards else None
+    finally:
+        fleet.abort()  # nothing left to stop after finish(); on an error, the dashboards
+
+    result.update(summarise(doors_run, late, wall, hub_cpu, sys_busy, fleet_result, attendees))
+    if ceiling is not None and result["checkins"]["per_s"] and result["ceiling"]["per_s"]:
+        result["ratio"] = round(result["checkins"]["per_s"] / result["ceiling"]["per_s"], 3)
+
+    acked: dict[str, set[int]] = {}
+    mismatched = 0
+    max_in_room = 0
+    for a in [*doors_run.answers, *late]:
+        if a.status != 200:
+            continue
+        acked.setdefault(external_id(run, a.idx), set()).add(a.seq if a.seq is not None else -1)
+        mismatched += 0 if a.match else 1
+        max_in_room = max(max_in_room, a.in_room or 0)
+    verdict = verify(
+        db=db, acked=acked, mismatched=mismatched, capacity=capacity,
+        max_in_room_answered=max_in_room, api_counts=final,
+        dashboards=fleet_result.dashboards if fleet_result else [],
+        expect_dashboards=dashboards,
+    )
+    result["final_counts"] = final
+    result["verification"] = {"ok": verdict.ok, "failures": verdict.failures,
+                              "checks": verdict.checks}
+    client.close()
+    return result
+
+
+def summarise(doors_run: DoorRun, late: list[Answer], wall: float, hub_cpu: float,
+              sys_busy: float, fleet: Any, attendees: int) -> dict[str, Any]:
+    answers = doors_run.answers
+    ok = [a for a in answers if a.status == 200]
+    t0, t1 = doors_run.window
+    window = t1 - t0
+    errors: dict[str, int] = {}
+    for a in answers:
+        if a.status != 200:
+            key = f"{a.status} {a.reason or ''}".strip()
+            errors[key] = errors.get(key, 0) + 1
+    for k, v in doors_run.socket_errors.items():
+        errors[f"socket {k}"] = v
+    retried = sum(1 for a in answers if a.attempts > 1 and not (a.idx == 0))
+    if retried:
+        errors["retried after a broken connection"] = retried
+    out: dict[str, Any] = {
+        "checkins": {
+            "acknowledged": len(ok),
+            "answered": len(answers),
+            "per_s": round(len(ok) / window, 1) if window > 0 else None,
+            "answers_per_s": round(len(answers) / window, 1) if window > 0 else None,
+            "window_s": round(window, 3),
+            "cut_off_in_flight": len(doors_run.inflight),
+            "acknowledged_on_retry_after_stop": sum(1 for a in late if a.status == 200),
+            "doors_out_of_badges": sum(1 for i in doors_run.next_idx if i >= attendees),
+        },
+        "latency_ms": summary_ms(a.latency for a in answers),
+        "latency_ok_ms": summary_ms(a.latency for a in ok),
+        "errors": errors,
+        "cpu": {
+            "generator_s": round(doors_run.cpu_s, 2),
+            "generator_cores": round(doors_run.cpu_s / wall, 2) if wall else None,
+            "hub_cores": round(hub_cpu / wall, 2) if wall else None,
+            "system_busy_cores": round(sys_busy / wall, 2) if wall else None,
+        },
+    }
+    if fleet is not None:
+        ack = {a.seq: a.t_answer for a in ok if a.seq is not None}
+        lags: list[float] = []
+        early = 0
+        for seq, t in zip(fleet.lag_seq, fleet.lag_t, strict=True):
+            t_ack = ack.get(seq)
+            if t_ack is None:
+                continue
+            lag = t - t_ack
+            if lag < 0:
+                early += 1
+                lag = 0.0
+            lags.append(lag)
+        missed = [int(d.get("missed") or 0) for d in fleet.dashboards]
+        reconnects: dict[str, int] = {}
+        for d in fleet.dashboards:
+            for k, v in (d.get("closes") or {}).items():
+                reconnects[k] = reconnects.get(k, 0) + v
+        out["push"] = {
+            "lag_ms": summary_ms(lags),
+            "arrived_before_door_answer": early,
+            "deliveries": fleet.deliveries,
+            "deliveries_per_s": round(fleet.deliveries_per_s, 1)
+            if fleet.deliveries_per_s else None,
+            "missed_per_dashboard": {
+                "max": max(missed, default=0),
+                "mean": round(sum(missed) / len(missed), 2) if missed else 0,
+                "dashboards_missing_any": sum(1 for m in missed if m),
+            },
+            "gaps": sum(int(d.get("gaps") or 0) for d in fleet.dashboards),
+            "duplicates": sum(int(d.get("duplicates") or 0) for d in fleet.dashboards),
+            "reconnects": reconnects,
+            "errors": fleet.errors,
+        }
+        out["cpu"]["dashboards_cores"] = round(fleet.cpu_s / wall, 2) if wall else None
+        if fleet.errors:
+            for k, v in fleet.errors.items():
+                out["errors"][f"dashboard {k}"] = v
+    return out
+
+
+def _attendees_for(requested: str, duration: float, best_rate: float) -> int:
+    """``auto``: 1.5 x the time x the best rate seen so far (4,000/s until one is seen)."""
+    if requested != "auto":
+        return int(requested)
+    return max(2000, int(1.5 * duration * (best_rate or 4000)))
+
+
+def rush_grid(*, db: str, broker: str, workers: int, doors_list: list[int],
+              dash_list: list[int], repeat: int, duration: float, attendees: str,
+              capacity: int | None, generator: str, ceiling: bool, dashboard_procs: int,
+              workdir: Path | None, profile: Path | None = None) -> list[dict[str, Any]]:
+    """One hub; every (repeat, dashboards, doors) point measured on a fresh session."""
+    runs: list[dict[str, Any]] = []
+    best = 0.0
+    with deployment(db, broker, workers, workdir) as dep:
+        ceil = start_ceiling(workers, dep.workdir) if ceiling else None
+        try:
+            for rep in range(repeat):
+                for dashboards in dash_list:
+                    for doors in doors_list:
+                        n = _attendees_for(attendees, duration, best)
+                        label = f"d{doors}-m{dashboards}-r{rep + 1}"
+                        print(f"-- {label}: {doors} doors, {dashboards} dashboards, "
+                              f"{duration:g}s, {n} attendees ({generator}, {db}, {broker}, "
+                              f"{workers} workers)", file=sys.stderr, flush=True)
+                        res = measure_rush(
+                            dep, run=f"R{uuid.uuid4().hex[:6]}", attendees=n,
+                            capacity=capacity if capacity is not None else n,
+                            doors=doors, dashboards=dashboards,
+                            dashboard_procs=dashboard_procs or (1 if dashboards <= 500 else 2),
+                            duration=duration, generator=generator, ceiling=ceil, label=label,
+                            profile=profile)
+                        res["repeat"] = rep + 1
+                        runs.append(res)
+                        best = max(best, res["checkins"]["per_s"] or 0.0)
+                        print(report.one_line(res), file=sys.stderr, flush=True)
+        finally:
+            if ceil is not None:
+                ceil.stop()
+    return runs
+
+
+def _failures(runs: list[dict[str, Any]]) -> int:
+    failed = [r for r in runs if not r["verification"]["ok"]]
+    if not failed:
+        return 0
+    print("\n" + "!" * 78 + "\n!! VERIFICATION FAILED", file=sys.stderr)
+    for r in failed:
+        for f in r["verification"]["failures"]:
+            print(f"!! {r['label']}: {f}", file=sys.stderr)
+    print("!" * 78, file=sys.stderr)
+    return 1
+
+
+def _command() -> str:
+    return " ".join(["python -m loadtests.doorrush", *sys.argv[1:]])
+
+
+def cmd_rush(args: argparse.Namespace) -> int:
+    generator = pick_generator(args.generator)
+    started = time.time()
+    runs = rush_grid(
+        db=args.db, broker=args.broker, workers=args.workers,
+        doors_list=[int(x) for x in str(args.doors).split(",")],
+        dash_list=[int(x) for x in str(args.dashboards).split(",")],
+        repeat=args.repeat, duration=args.duration, attendees=str(args.attendees),
+        capacity=args.capacity, generator=generator, ceiling=not args.no_ceiling,
+        dashboard_procs=args.dashboard_procs,
+        workdir=Path(args.workdir) if args.workdir else None,
+        profile=Path(args.profile) if args.profile else None)
+    doc = {
+        "kind": "rush",
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
+        "command": _command(),
+        "machine": machine(),
+        "runs": runs,
+        "medians": report.medians(runs),
+    }
+    print(report.table(doc))
+    if args.json:
+        Path(args.json).write_text(json.dumps(doc, indent=2))
+        print(f"wrote {args.json}")
+    return _failures(runs)
+
+
+def measure_idle(*, db: str, broker: str, workers: int, connections: int, settle: float,
+                 dashboard_procs: int, workdir: Path | None) -> dict[str, Any]:
+    """Hub memory with N idle dashboard connections (a fresh hub)."""
+    with deployment(db, broker, workers, workdir) as dep:
+        client = dep.client()
+        session = create_session(client, "Idle keynote", None)
+        client.close()
+        # Warm the workers up first so the baseline is not a cold process.
+        warm = Fleet(url=dep.hub.url, session=session, api_key=dep.api_key, count=50,
+                     workdir=dep.workdir)
+        warm.start()
+        warm.finish(None)
+        time.sleep(1)
+        before, before_pss = dep.hub.rss_bytes(), dep.hub.pss_bytes()
+        fleet = Fleet(url=dep.hub.url, session=session, api_key=dep.api_key,
+                      count=connections, workdir=dep.workdir, procs=dashboard_procs or 1)
+        fleet.start()
+        time.sleep(settle)
+        after, after_pss = dep.hub.rss_bytes(), dep.hub.pss_bytes()
+        per_process = [round(p.memory_info().rss / 2**20, 1) for p in dep.hub.tree()]
+        res = fleet.finish(None)
+    return {
+        "kind": "idle",
+        "config": {"db": db, "broker": broker, "workers": workers,
+                   "connections": connections},
+        "connected": res.ready,
+        "connect_s": round(fleet.connect_s, 2),
+        "hub_rss_before_mb": round(before / 2**20, 1),
+        "hub_rss_mb": round(after / 2**20, 1),
+        "hub_pss_before_mb": round(before_pss / 2**20, 1),
+        "hub_pss_mb": round(after_pss / 2**20, 1),
+        "hub_rss_processes_mb": per_process,
+        "per_connection_kb": round((after - before) / max(1, res.ready) / 1024, 2),
+        "client_errors": res.errors,
+    }
+
+
+def cmd_idle(args: argparse.Namespace) -> int:
+    doc = measure_idle(db=args.db, broker=args.broker, workers=args.workers,
+                       connections=args.connections, settle=args.settle,
+                       dashboard_procs=args.dashboard_procs,
+                       workdir=Path(args.workdir) if args.workdir else None)
+    doc.update(command=_command(), machine=machine())
+    print(report.idle_table(doc))
+    if args.json:
+        Path(args.json).write_text(json.dumps(doc, indent=2))
+        print(f"wrote {args.json}")
+    return 0 if doc["connected"] == args.connections else 1
+
+
+def cmd_suite(args: argparse.Namespace) -> int:
+    """Every figure of docs/benchmarks.md: the door sweep, fan-out, idle memory; medians."""
+    generator = pick_generator(args.generator)
+    started = time.time()
+    common = dict(db=args.db, broker=args.broker, workers=args.workers, generator=generator,
+                  duration=args.duration, attendees="auto", capacity=None,
+                  dashboard_procs=args.dashboard_procs, workdir=None)
+    doors_list = [int(x) for x in args.sweep.split(",")]
+    sweep = rush_grid(doors_list=doors_list, dash_list=[0], repeat=args.repeat, ceiling=True,
+                      **common)  # type: ignore[arg-type]
+    fanout = rush_grid(doors_list=[args.rush_doors],
+                       dash_list=[int(x) for x in args.fanout.split(",")],
+                       repeat=args.repeat, ceiling=True, **common)  # type: ignore[arg-type]
+    idles = [measure_idle(db=args.db, broker=args.broker, workers=args.workers,
+                          connections=args.idle, settle=5.0,
+                          dashboard_procs=args.dashboard_procs, workdir=None)
+             for _ in range(args.idle_repeat)]
+    doc: dict[str, Any] = {
+        "kind": "suite",
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime()),
+        "command": _command(),
+        "machine": machine(),
+        "config": {"db": args.db, "broker": args.broker, "workers": args.workers,
+                   "generator": generator, "duration_s": args.duration,
+                   "repeat": args.repeat, "rush_doors": args.rush_doors},
+        "sweep": {"runs": sweep, "medians": report.medians(sweep)},
+        "fanout": {"runs": fanout, "medians": report.medians(fanout)},
+        "idle": {"runs": idles, "median": report.idle_median(idles)},
+    }
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".json").write_text(json.dumps(doc, indent=2))
+    render(doc, out)
+    return _failures(sweep + fanout)
+
+
+def render(doc: dict[str, Any], out: Path) -> None:
+    """OUT-doors.svg and the figures section of OUT.md from a suite's results."""
+    c = doc["config"]
+    svg = out.with_name(out.stem + "-doors.svg")
+    svg.write_text(report.chart_svg(
+        report.chart_points(doc["sweep"]["medians"]),
+        f"Door rush: {c['db']}, {c['broker']}, {c['workers']} workers ({c['generator']}), "
+        f"median of {c['repeat']}"))
+    section = report.suite_markdown(doc, svg.name)
+    md = out.with_suffix(".md")
+    report.replace_section(md, section)
+    print(section)
+    print(f"wrote {svg} and the figures section of {md}")
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    render(json.loads(out.with_suffix(".json").read_text()), out)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m loadtests.doorrush", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+
+    def common(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--db", choices=("sqlite", "postgresql"), default="postgresql")
+        sp.add_argument("--broker", choices=("memory", "redis"), default="redis")
+        sp.add_argument("--workers", type=int, default=2)
+        sp.add_argument("--dashboard-procs", type=int, default=0,
+                        help="processes for the dashboards (default 1, 2 above 500)")
+
+    common(p)
+    p.add_argument("--json", help="write the results here")
+    p.add_argument("--workdir", help="keep logs and raw answers here (default: a temp dir)")
+    p.add_argument("--doors", default="32", help="concurrent doors; a list like 8,16,32 sweeps")
+    p.add_argument("--dashboards", default="100", help="WebSocket dashboards; may be a list")
+    p.add_argument("--duration", type=float, default=10.0, help="seconds of rush")
+    p.add_argument("--attendees", default="auto",
+                   help="registered attendees (badges); auto: 1.5 x duration x best rate")
+    p.add_argument("--capacity", type=int, default=None,
+                   help="the session's capacity (default: the attendees, room for all)")
+    p.add_argument("--repeat", type=int, default=1, help="measure each point this many times")
+    p.add_argument("--generator", default="auto", help="auto, wrk or python")
+    p.add_argument("--no-ceiling", action="store_true", help="skip the empty-endpoint ceiling")
+    p.add_argument("--profile", help="sample the hub's workers with py-spy during each rush; "
+                   "stacks and a summary go under this directory")
+    p.set_defaults(fn=cmd_rush)
+
+    sub = p.add_subparsers(dest="command")
+    idle = sub.add_parser("idle", help="hub memory with many idle dashboards")
+    common(idle)
+    idle.add_argument("--json", help="write the results here")
+    idle.add_argument("--workdir", help="keep logs here (default: a temp dir)")
+    idle.add_argument("--connections", type=int, default=10000)
+    idle.add_argument("--settle", type=float, default=5.0)
+    idle.set_defaults(fn=cmd_idle)
+
+    suite = sub.add_parser("suite", help="every figure of docs/benchmarks.md (median of 3)")
+    common(suite)
+    suite.add_argument("--out", default="docs/benchmarks",
+                       help="writes OUT.json, OUT-doors.svg and the figures section of OUT.md")
+    suite.add_argument("--sweep", default="4,8,16,32,64", help="door counts for the chart")
+    suite.add_argument("--rush-doors", type=int, default=32, help="doors of the fan-out rush")
+    suite.add_argument("--fanout", default="1000,5000", help="dashboards during the rush")
+    suite.add_argument("--idle", type=int, default=10000, help="idle dashboard connections")
+    suite.add_argument("--idle-repeat", type=int, default=3)
+    suite.add_argument("--repeat", type=int, default=3)
+    suite.add_argument("--duration", type=float, default=10.0)
+    suite.add_argument("--generator", default="auto")
+    suite.set_defaults(fn=cmd_suite)
+
+    rend = sub.add_parser("render", help="redraw the chart and the figures section from "
+                          "OUT.json (no measuring)")
+    rend.add_argument("--out", default="docs/benchmarks")
+    rend.set_defaults(fn=cmd_render)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.fn(args))
+    except BenchError as exc:
+        print(f"doorrush: {exc}", file=sys.stderr)
+        return 2
+    except httpx.HTTPError as exc:
+        print(f"doorrush: the hub stopped answering: {exc!r} (--workdir keeps its log)",
+              file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
