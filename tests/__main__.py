@@ -1,7 +1,8 @@
 """The whole test run: ruff, mypy, then pytest (``python -m tests``).
 
-Browser tests need Debian's Chromium, and the deployment check `docker compose config` (or
-Debian's docker-compose): when missing and we are root, they are installed with apt first.
+Browser tests need Debian's Chromium, the deployment check `docker compose config` (or
+Debian's docker-compose) and the benchmark smoke wrk: when missing and we are root, they are
+installed with apt first.
 pytest's "no tests ran" (exit 5) counts as a failure.
 """
 
@@ -30,10 +31,13 @@ def has_compose() -> bool:
 
 
 def ensure_tools() -> None:
-    """Chromium for the browser tests, docker-compose for the deployment check."""
+    """Chromium for the browser tests, docker-compose for the deployment check, wrk for the
+    benchmark smoke (the door generator the benchmark prefers)."""
     wanted = [] if Path("/usr/bin/chromium").exists() else ["chromium", "chromium-driver"]
     if not has_compose():
         wanted.append("docker-compose")
+    if shutil.which("wrk") is None:
+        wanted.append("wrk")
     if wanted and os.geteuid() == 0 and shutil.which("apt-get"):
         print(f"+ installing Debian's {', '.join(wanted)} for the tests", flush=True)
         subprocess.call(["apt-get", "update", "-qq"], cwd=ROOT)
@@ -46,6 +50,8 @@ def ensure_tools() -> None:
         print("!! /usr/bin/chromium is missing: browser tests will be skipped", flush=True)
     if not has_compose():
         print("!! docker compose is missing: the compose check will be skipped", flush=True)
+    if shutil.which("wrk") is None:
+        print("!! wrk is missing: the benchmark smoke uses its Python generator", flush=True)
 
 
 def main(argv: list[str]) -> int:
