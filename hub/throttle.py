@@ -5,7 +5,9 @@ per address and email in 15 minutes, and 100 per address whatever the email (pas
 spraying). The attendee sign-in (wrong event password, unknown identifier): 600 failures per
 address in 15 minutes: a venue's Wi-Fi puts thousands of attendees behind one address, and
 their typos must not lock each other out; 600 still turns guessing emails into a crawl. A
-successful staff sign-in clears that email's count for the address.
+successful staff sign-in clears that email's count for the address. Moderator passwords (sent
+as the first frame of a dashboard's WebSocket): 10 failures per address and session (or the
+event) in 15 minutes, and 100 per address; past that the socket is closed with 4429.
 
 The counts live in Redis when ``ROLLCALL_REDIS_URL`` is set (every worker and host shares
 them), else in the process. If Redis cannot be reached, sign-in is not blocked: the limit is
@@ -18,6 +20,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from limits import RateLimitItem, RateLimitItemPerMinute
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
@@ -26,6 +29,9 @@ from limits.errors import StorageError
 
 from hub.config import Settings
 from hub.errors import TooManyRequests
+
+if TYPE_CHECKING:
+    from hub.state import Hub
 
 log = logging.getLogger("rollcall.throttle")
 
@@ -47,6 +53,20 @@ def staff_keys(address: str, email: str) -> list[Key]:
 
 def attendee_keys(address: str) -> list[Key]:
     return [Key(ATTENDEE, ("attendee", address))]
+
+
+def moderator_keys(address: str, scope: str) -> list[Key]:
+    """``scope``: the session id, or "event" for the event dashboard's password."""
+    return [Key(PER_ACCOUNT, ("moderator", address, scope)),
+            Key(PER_ADDRESS, ("moderator", address))]
+
+
+def throttle_of(hub: Hub) -> Throttle:
+    """The hub's one Throttle (made on first use)."""
+    throttle = hub.extras.get("throttle")
+    if throttle is None:
+        throttle = hub.extras["throttle"] = Throttle(hub.settings)
+    return throttle  # type: ignore[no-any-return]
 
 
 class Throttle:

@@ -32,7 +32,8 @@ from hub.errors import CheckinRefused, Conflict, Forbidden, Invalid, NotFound, U
 from hub.http import read_json
 from hub.pages import ensure_csrf_cookie, is_https
 from hub.state import Hub, hub_of
-from hub.throttle import Key, Throttle, attendee_keys, staff_keys
+from hub.throttle import Key, attendee_keys, staff_keys
+from hub.throttle import throttle_of as _throttle
 from storage.models import T_ATTENDEES, T_SESSIONS, T_STAFF
 from storage.queries import app_row
 
@@ -57,13 +58,6 @@ class KioskExit(msgspec.Struct):
 class AttendeeLogin(msgspec.Struct):
     identifier: str
     app_password: str | None = None
-
-
-def _throttle(hub: Hub) -> Throttle:
-    throttle = hub.extras.get("throttle")
-    if throttle is None:
-        throttle = hub.extras["throttle"] = Throttle(hub.settings)
-    return throttle  # type: ignore[no-any-return]
 
 
 def _address(request: Request) -> str:

@@ -27,12 +27,13 @@ from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from hub.auth import ATTENDEE_COOKIE, KIOSK_COOKIE, STAFF_COOKIE, Principal
-from hub.errors import Forbidden, Unauthorized
+from hub.errors import Forbidden, TooManyRequests, Unauthorized
 from hub.realtime import protocol as p
 from hub.realtime import store
 from hub.realtime.connection import Connection
 from hub.realtime.node import Node, UnknownSession
 from hub.state import Hub, hub_of
+from hub.throttle import moderator_keys, throttle_of
 
 log = logging.getLogger("rollcall.realtime")
 
@@ -145,7 +146,14 @@ async def _authorise(hub: Hub, ws: WebSocket, kind: str, session_id: str | None)
         allowed = (access.moderator_password, access.app_moderator_password)
         if kind == "event":
             allowed = (access.app_moderator_password, None)
+        throttle = throttle_of(hub)
+        keys = moderator_keys(ws.client.host if ws.client else "unknown", session_id or "event")
+        try:
+            await throttle.check(keys)
+        except TooManyRequests as exc:
+            raise Refused(p.Close.TOO_MANY_ATTEMPTS, exc.message) from exc
         if not _matches(password, *allowed):
+            await throttle.failed(keys)
             raise Refused(p.Close.UNAUTHENTICATED, "Wrong moderator password.")
         return Grant(may_prompt=True)
 

@@ -34,6 +34,7 @@ class Close(IntEnum):
     UNAUTHENTICATED = 4401
     FORBIDDEN = 4403
     UNKNOWN_SESSION = 4404
+    TOO_MANY_ATTEMPTS = 4429
 
     @property
     def reconnect(self) -> bool:

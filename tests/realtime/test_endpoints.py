@@ -128,6 +128,24 @@ def test_the_right_credentials_but_not_allowed_are_forbidden(
             headers={"API-Key": event.api_key})
 
 
+def test_guessing_a_moderator_password_is_stopped(rt: TestClient, event: Event) -> None:
+    """Ten wrong passwords for one session from one address: the next try, even with the right
+    password, is closed with 4429 (do not reconnect) and says when to try again. The event
+    dashboard's password is counted apart and still opens."""
+    path = f"/ws/sessions/{event.session_id}"
+    for _ in range(10):
+        refused(rt, path, 4401, first='{"type": "auth", "password": "guess"}')
+    with rt.websocket_connect(path) as ws:
+        ws.send_text('{"type": "auth", "password": "modpass"}')
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()
+    assert closed.value.code == 4429
+    assert "Try again in 15 minutes" in closed.value.reason
+    with rt.websocket_connect("/ws/event") as ws:
+        ws.send_text('{"type": "auth", "password": "apppass"}')
+        assert ws.receive_json()["type"] == "event_snapshot"
+
+
 def test_unknown_sessions_and_bad_parameters(rt: TestClient, event: Event) -> None:
     key = {"API-Key": event.api_key}
     refused(rt, "/ws/sessions/nosuch", 4404, headers=key)
