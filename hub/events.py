@@ -70,10 +70,25 @@ class EventSink(Protocol):
     async def publish_events(self, events: Sequence[SessionEvent]) -> None:
         """Hand committed events to dashboards. Must not raise for a broker outage."""
 
+    async def session_changed(self, session_id: str) -> None:
+        """A session was created, edited (capacity, name...) or deleted: dashboards re-read it.
+        Called after the commit. Must not raise for a broker outage."""
+
 
 class NullSink:
     async def publish_events(self, events: Sequence[SessionEvent]) -> None:
         return None
+
+    async def session_changed(self, session_id: str) -> None:
+        return None
+
+
+async def session_changed_after_commit(sink: EventSink, session_id: str) -> None:
+    """Tell dashboards a session's settings changed; log and go on if that fails."""
+    try:
+        await sink.session_changed(session_id)
+    except Exception:  # noqa: BLE001 - the next event or reconnect brings the new values
+        log.exception("announcing the change of session %s failed", session_id)
 
 
 async def publish_after_commit(sink: EventSink, events: Sequence[SessionEvent]) -> None:

@@ -18,6 +18,7 @@ from hub.api.common import caller
 from hub.api.spec import operation
 from hub.envelope import ok
 from hub.errors import NotFound
+from hub.events import session_changed_after_commit
 from hub.http import read_json
 from hub.parsing import fmt_date, fmt_time
 from hub.schemas import (
@@ -111,6 +112,7 @@ async def create(request: Request) -> Response:
     changes = session_changes(await read_json(request, SessionCreateIn), creating=True)
     async with hub.tx() as conn:
         sid = await create_session(conn, changes)
+    await session_changed_after_commit(hub.sink, sid)
     return ok(SessionCreated(object="session", id=sid, url=hub.url(f"/sessions/{sid}")),
               status=201)
 
@@ -139,6 +141,7 @@ async def update(request: Request) -> Response:
     async with hub.tx() as conn:
         if not await update_session(conn, sid, changes):
             raise not_found(sid)
+    await session_changed_after_commit(hub.sink, sid)
     return ok(None)
 
 
@@ -152,6 +155,7 @@ async def delete(request: Request) -> Response:
     async with hub.tx() as conn:
         if not await delete_session(conn, sid):
             raise not_found(sid)
+    await session_changed_after_commit(hub.sink, sid)
     return Response(status_code=204)
 
 

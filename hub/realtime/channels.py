@@ -21,7 +21,7 @@ from collections import deque
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from hub.events import SessionEvent
+from hub.events import Counts, SessionEvent
 from hub.realtime import protocol as p
 from hub.realtime import store
 from hub.realtime.connection import Connection
@@ -86,7 +86,7 @@ class SessionChannel:
         self.state: store.SessionState | None = None
         self.ring: deque[tuple[int, str]] = deque(maxlen=RING)
         self.pending: dict[int, SessionEvent] = {}
-        self.inbox: deque[SessionEvent | p.BusPrompt] = deque()
+        self.inbox: deque[SessionEvent | p.BusPrompt | p.BusRefresh] = deque()
         self.behind = False
         self.gap_due = False
         self._gap_timer: asyncio.TimerHandle | None = None
@@ -126,7 +126,7 @@ class SessionChannel:
 
     # --- input ------------------------------------------------------------------------------
 
-    def offer(self, item: SessionEvent | p.BusPrompt) -> None:
+    def offer(self, item: SessionEvent | p.BusPrompt | p.BusRefresh) -> None:
         if len(self.inbox) >= INBOX_MAX:
             self.inbox.clear()  # the log has them all: catch up from there instead
             self.behind = True
@@ -152,6 +152,8 @@ class SessionChannel:
                     item = self.inbox.popleft()
                     if isinstance(item, p.BusPrompt):
                         await self._prompt(item)
+                    elif isinstance(item, p.BusRefresh):
+                        await self._refresh()
                     else:
                         await self._offer(item)
                 if self.gap_due:
@@ -236,6 +238,24 @@ class SessionChannel:
         if self.pending and self._gap_timer is None:
             self._gap_timer = asyncio.get_running_loop().call_later(
                 self.cfg.gap_grace_s, self._gap_fire)
+
+    async def _refresh(self) -> None:
+        """The session's settings changed: a new capacity reaches every listener as counts
+        (seats for attendees); a deleted session closes them with 4404."""
+        state = self.state
+        assert state is not None
+        async with self.node.hub.read() as conn:
+            exists, capacity = await store.session_capacity(conn, self.session_id)
+        if not exists:
+            for c in (*self.dashboards, *self.attendees):
+                c.kill(p.Close.UNKNOWN_SESSION, "This session was deleted.")
+            return
+        old = state.counts
+        if capacity != old.capacity:
+            state.counts = Counts.of(registered=old.registered, checked_in=old.checked_in,
+                                     in_room=old.in_room, capacity=capacity)
+            self._snapshot = None
+            self._counts.dirty = True
 
     async def _reset(self) -> None:
         """Too far behind (or a new epoch): reload and send every listener a snapshot."""

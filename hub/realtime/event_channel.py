@@ -32,7 +32,7 @@ class EventChannel:
         self.conns: dict[Connection, None] = {}
         self.rows: dict[str, store.EventRow] = {}
         self.dirty: set[str] = set()
-        self.inbox: deque[p.BusCounts] = deque()
+        self.inbox: deque[p.BusCounts | p.BusRefresh] = deque()
         self.behind = False
         self._wake = asyncio.Event()
         self._counts = Coalescer(self.cfg.counts_interval, self._wake)
@@ -57,7 +57,7 @@ class EventChannel:
             except (asyncio.CancelledError, Exception):  # noqa: BLE001
                 pass
 
-    def offer(self, item: p.BusCounts) -> None:
+    def offer(self, item: p.BusCounts | p.BusRefresh) -> None:
         if len(self.inbox) >= INBOX_MAX:
             self.inbox.clear()
             self.behind = True
@@ -74,6 +74,7 @@ class EventChannel:
             rows = await store.event_counts(conn)
         fresh = {r.session_id: r for r in rows}
         first = self._task is None  # joiners get these in the snapshot
+        listed = [(r.session_id, r.name) for r in self.rows.values()]
         for sid, r in fresh.items():
             old = self.rows.get(sid)
             if first:
@@ -83,6 +84,15 @@ class EventChannel:
         self.dirty &= set(fresh)
         self.rows = fresh
         self._snapshot = None
+        if not first and listed != [(r.session_id, r.name) for r in rows]:
+            # A session was created, renamed, moved or deleted: everyone gets the new list.
+            self.dirty.clear()
+            frame = self.snapshot_frame()
+            batch = self.cfg.fanout_batch
+            for i, c in enumerate(list(self.conns)):
+                c.send(frame)
+                if i % batch == batch - 1:
+                    await asyncio.sleep(0)
 
     async def _run(self) -> None:
         while True:
@@ -95,6 +105,9 @@ class EventChannel:
                 unknown = False
                 while self.inbox:
                     m = self.inbox.popleft()
+                    if isinstance(m, p.BusRefresh):
+                        unknown = True  # re-read every session (names, capacities, the list)
+                        continue
                     row = self.rows.get(m.session_id)
                     if row is None:
                         unknown = True

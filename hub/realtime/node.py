@@ -112,6 +112,11 @@ class Node:
             await self.broker.publish(EVENT_CHANNEL, p.bus_counts(p.BusCounts(
                 session_id=e.session_id, seq=e.seq, epoch=e.epoch, counts=e.counts)))
 
+    async def session_changed(self, session_id: str) -> None:
+        """After a session's create, update or delete commits: every worker re-reads it."""
+        await self.broker.publish(session_channel(session_id), p.bus_refresh(session_id))
+        await self.broker.publish(EVENT_CHANNEL, p.bus_counts(p.BusRefresh(session_id=session_id)))
+
     async def prompt(self, session_id: str, message: str, field: str | None) -> None:
         await self.broker.publish(session_channel(session_id), p.bus_prompt(
             p.BusPrompt(session_id=session_id, message=message, field=field)))
@@ -132,6 +137,8 @@ class Node:
                 ch.offer(decode_event(data[1:]))
             elif data[:1] == p.PROMPT_MARK:
                 ch.offer(p.read_bus_prompt(data))
+            elif data[:1] == p.REFRESH_MARK:
+                ch.offer(p.BusRefresh(session_id=sid))
         except Exception:  # noqa: BLE001 - a bad message must not stop the listener
             log.exception("unreadable message on %s; catching up from the log", channel)
             self.on_resync()

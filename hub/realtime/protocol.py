@@ -284,14 +284,23 @@ class BusPrompt(msgspec.Struct, tag="prompt", tag_field="t"):
     field: str | None = None
 
 
+class BusRefresh(msgspec.Struct, tag="refresh", tag_field="t"):
+    """On a session channel or the event-wide channel: the session was created, edited or
+    deleted; re-read its settings (capacity, name) from the database."""
+
+    session_id: str
+
+
 _bus_encoder = msgspec.json.Encoder()
-_bus_counts = msgspec.json.Decoder(BusCounts)
+_bus_event_wide = msgspec.json.Decoder(BusCounts | BusRefresh)
 _bus_prompt = msgspec.json.Decoder(BusPrompt)
 
 # A session channel carries stored events (the exact bytes of session_events.payload) after
-# the byte b"E", and prompts after b"P". The event-wide channel carries BusCounts.
+# the byte b"E", prompts after b"P" and refreshes after b"R". The event-wide channel carries
+# BusCounts and BusRefresh.
 EVENT_MARK = b"E"
 PROMPT_MARK = b"P"
+REFRESH_MARK = b"R"
 
 
 def bus_event(payload: bytes) -> bytes:
@@ -302,12 +311,16 @@ def bus_prompt(prompt: BusPrompt) -> bytes:
     return PROMPT_MARK + _bus_encoder.encode(prompt)
 
 
-def bus_counts(msg: BusCounts) -> bytes:
+def bus_counts(msg: BusCounts | BusRefresh) -> bytes:
     return _bus_encoder.encode(msg)
 
 
-def read_bus_counts(data: bytes) -> BusCounts:
-    return _bus_counts.decode(data)
+def read_bus_counts(data: bytes) -> BusCounts | BusRefresh:
+    return _bus_event_wide.decode(data)
+
+
+def bus_refresh(session_id: str) -> bytes:
+    return REFRESH_MARK + _bus_encoder.encode(BusRefresh(session_id=session_id))
 
 
 def read_bus_prompt(data: bytes) -> BusPrompt:

@@ -101,6 +101,14 @@ async def current_seq(conn: AsyncConnection, session_id: str) -> tuple[int, str]
     return None if row is None else (int(row.seq), str(row.epoch))
 
 
+async def session_capacity(conn: AsyncConnection, session_id: str) -> tuple[bool, int | None]:
+    """Whether the session still exists, and its capacity (None: no limit)."""
+    row = (await conn.execute(
+        sa.select(T_SESSIONS.c.capacity).where(T_SESSIONS.c.id == session_id)
+    )).first()
+    return (False, None) if row is None else (True, row.capacity)
+
+
 @dataclass
 class EventRow:
     session_id: str

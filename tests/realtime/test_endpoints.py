@@ -351,6 +351,48 @@ def test_the_event_dashboard_shows_every_sessions_counts(
         assert ws.receive_json()["type"] == "event_snapshot"
 
 
+def test_editing_or_deleting_a_session_reaches_its_dashboards_at_once(
+        rt: TestClient, event: Event, settings: Settings) -> None:
+    """A new capacity shows on the session's dashboard (counts) and the attendee's view
+    (seats) without any check-in; the event dashboard gets the new list when a session is
+    created, renamed or deleted; a deleted session's dashboard is closed with 4404."""
+    key = {"API-Key": event.api_key}
+    path = f"/api/v2/sessions/{event.session_id}"
+    checkin(rt, event, 1)
+    with rt.websocket_connect(f"/ws/sessions/{event.session_id}", headers=key) as board, \
+            rt.websocket_connect(f"/ws/attendee/{event.session_id}",
+                                 headers={"cookie": attendee_cookie(settings, "A3")}) as me, \
+            rt.websocket_connect("/ws/event", headers=key) as wide:
+        assert board.receive_json()["counts"]["capacity"] == 10
+        assert receive_until(me, "seats")[-1]["remaining"] == 9
+        assert wide.receive_json()["type"] == "event_snapshot"
+
+        assert rt.put(path, json={"capacity": 4}, headers=key).status_code == 200
+        counts = receive_until(board, "counts")[-1]
+        assert counts["seq"] == 1
+        assert counts["counts"] == {"registered": 0, "checked_in": 1, "in_room": 1,
+                                    "checked_out": 0, "capacity": 4, "remaining": 3}
+        seats = receive_until(me, "seats")[-1]
+        assert (seats["capacity"], seats["remaining"]) == (4, 3)
+        wide_counts = receive_until(wide, "counts")[-1]
+        assert wide_counts["session_id"] == event.session_id
+        assert wide_counts["counts"]["capacity"] == 4
+
+        made = rt.post("/api/v2/sessions", json={"name": "Late addition"}, headers=key)
+        assert made.status_code == 201
+        new_id = made.json()["data"]["id"]
+        listed = receive_until(wide, "event_snapshot")[-1]
+        assert {s["session_id"]: s["name"] for s in listed["sessions"]} == {
+            event.session_id: "Session 0", new_id: "Late addition"}
+
+        assert rt.delete(path, headers=key).status_code == 204
+        with pytest.raises(WebSocketDisconnect) as closed:
+            receive_until(board, "never")
+        assert closed.value.code == 4404
+        listed = receive_until(wide, "event_snapshot")[-1]
+        assert [s["session_id"] for s in listed["sessions"]] == [new_id]
+
+
 def test_healthz_reports_the_in_process_broker(rt: TestClient) -> None:
     body = rt.get("/healthz").json()
     assert body["status"] == "ok"

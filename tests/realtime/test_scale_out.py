@@ -75,6 +75,31 @@ async def test_a_checkin_through_worker_a_reaches_a_dashboard_on_worker_b(
         await door.close()
 
 
+async def test_a_capacity_change_or_deletion_through_worker_a_reaches_worker_b(
+        db: DatabaseURL, two_hubs: tuple[LiveHub, LiveHub]) -> None:
+    """No check-in needed: editing the session is enough for every dashboard to show it."""
+    a, b = two_hubs
+    (event,) = await make_event(db, attendees=3, capacity=10)
+    on_b = await dashboard(b, event).connect()
+    door = Door([a.url], event)
+    try:
+        assert await door.act("checkin", 0) == 200
+        await on_b.wait_seq(1)
+        r = await door.client.put(f"{a.url}/api/v2/sessions/{event.session_id}",
+                                  json={"capacity": 2})
+        assert r.status_code == 200, r.text
+        await on_b.wait_counts(await door.counts())
+        assert on_b.counts is not None
+        assert (on_b.counts["capacity"], on_b.counts["remaining"]) == (2, 1)
+        r = await door.client.delete(f"{a.url}/api/v2/sessions/{event.session_id}")
+        assert r.status_code == 204
+        await on_b.wait_for(lambda d: d.close_code is not None, 15, "closed")
+        assert on_b.close_code == 4404
+    finally:
+        await on_b.close()
+        await door.close()
+
+
 async def test_500_checkins_over_both_workers_reach_dashboards_on_both_in_order(
         db: DatabaseURL, two_hubs: tuple[LiveHub, LiveHub]) -> None:
     a, b = two_hubs

@@ -96,6 +96,11 @@ function applyCounts(id, counts) {
 
 function onSnapshot(msg) {
   const list = msg.sessions || msg.counts || [];
+  if (Array.isArray(msg.sessions)) {
+    // The full list: a session deleted since we loaded leaves the table.
+    const listed = new Set(msg.sessions.map((s) => s.session_id));
+    for (const id of [...rows.keys()]) if (!listed.has(id)) rows.delete(id);
+  }
   for (const item of Array.isArray(list) ? list : Object.entries(list).map(([id, counts]) => ({ session_id: id, counts }))) {
     const id = item.session_id || item.id;
     if (!rows.has(id) && item.name) rows.set(id, { id, name: item.name, counts: item.counts });
