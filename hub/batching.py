@@ -116,6 +116,8 @@ class DoorBatcher:
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
         self.waiting = 0
+        self.max_waiting = MAX_WAITING
+        self.max_batch = MAX_BATCH
         self._queues: dict[str, deque[Item]] = {}
         self._runners: dict[str, asyncio.Task[None]] = {}
         self._principals: dict[str, tuple[Principal, float]] = {}
@@ -155,7 +157,7 @@ class DoorBatcher:
         door_ = rules.door_for(principal, body.source, session_id)
         ident = None if door_.attendee_id is not None else identifier_of(body)
         key = f"{session_id}/{action}/{body.idempotency_key}" if body.idempotency_key else None
-        if self.waiting >= MAX_WAITING:
+        if self.waiting >= self.max_waiting:
             raise Overloaded()
         future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         item = Item(principal=principal, door=door_, action=action, body=body, ident=ident,
@@ -172,7 +174,7 @@ class DoorBatcher:
     async def _drain(self, session_id: str, queue: deque[Item]) -> None:
         try:
             while queue:
-                batch = [queue.popleft() for _ in range(min(len(queue), MAX_BATCH))]
+                batch = [queue.popleft() for _ in range(min(len(queue), self.max_batch))]
                 try:
                     await self._settle(session_id, batch)
                 except BaseException as exc:  # a bug: answer 500 rather than hang
