@@ -54,7 +54,6 @@ from hub.services import (
     LoadedSession,
     identifier_of,
     in_tx,
-    load_session,
     parse_timestamp,
 )
 from hub.state import Hub
@@ -224,29 +223,25 @@ class DoorBatcher:
     # --- the transaction ---------------------------------------------------------------
 
     async def _batch_tx(self, conn: Any, session_id: str, batch: list[Item]) -> Settled:
-        store = doorstore.store_for(conn)
-        s = await load_session(conn, session_id, lock=True)
+        store = await doorstore.store_for(conn)
         outcomes: list[Outcome | None] = [None] * len(batch)
-
-        key_ids = {i.api_key_id for i in batch if i.api_key_id is not None}
-        if key_ids:
-            enabled = await store.enabled_api_keys(sorted(key_ids))
-            for n, item in enumerate(batch):
-                if item.api_key_id is not None and item.api_key_id not in enabled:
-                    self._forget_key(item.api_key_id)
-                    outcomes[n] = Unauthorized("This API key has been disabled.")
-
+        key_ids = sorted({i.api_key_id for i in batch if i.api_key_id is not None})
         wanted = doorstore.Wanted()
-        for n, item in enumerate(batch):
-            if outcomes[n] is not None:
-                continue
+        for item in batch:
             if item.door.attendee_id is not None:
                 wanted.ids.add(item.door.attendee_id)
             else:
                 assert item.ident is not None
                 column, value = item.ident
                 wanted.by[column].add(value.lower() if column == "email" else value)
-        people = await store.load_attendees(session_id, wanted)
+        keys = sorted({i.key for i in batch if i.key is not None})
+        # The counter row is locked first; then everything the batch reads, in bulk.
+        loaded = await store.load(session_id, key_ids, wanted, keys)
+        s, people, states, answers = loaded.session, loaded.people, loaded.states, loaded.answers
+        for n, item in enumerate(batch):
+            if item.api_key_id is not None and item.api_key_id not in loaded.enabled_keys:
+                self._forget_key(item.api_key_id)
+                outcomes[n] = Unauthorized("This API key has been disabled.")
 
         found: dict[int, doorstore.Person] = {}
         for n, item in enumerate(batch):
@@ -265,10 +260,6 @@ class DoorBatcher:
             else:
                 found[n] = matches[0]
 
-        aids = sorted({p.id for p in found.values()})
-        states = await store.load_records(session_id, aids)
-        keys = sorted({i.key for i in batch if i.key is not None})
-        answers = await store.load_answers(keys) if keys else {}
         again = [st.id for st in states.values() if st.checkin_time_actual is not None]
         extras = (await records.load_extras(conn, again, with_credit=bool(s.ctx.fields))
                   if again else {})

@@ -18,7 +18,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub import records
+from hub.errors import NotFound
 from hub.events import SessionEvent, encode_event
+from hub.services import LoadedSession, load_session, session_of
 from storage.models import (
     T_API_KEYS,
     T_ATTENDEES,
@@ -63,6 +65,9 @@ class People:
                 self._by["badge_id", p.user.badge_id].append(p)
             if p.email_lower is not None:
                 self._by["email", p.email_lower].append(p)
+
+    def ids(self) -> list[int]:
+        return sorted({p.id for k, v in self._by.items() if k[0] == "id" for p in v})
 
     def by_id(self, attendee_id: int) -> list[Person]:
         return self._by.get(("id", attendee_id), [])
@@ -110,11 +115,33 @@ def _person(row: Any) -> Person:
                   email_lower=row.email_lower)
 
 
+@dataclass
+class Loaded:
+    """What a batch reads, with the session's counter row locked."""
+
+    session: LoadedSession
+    enabled_keys: set[int]
+    people: People
+    states: dict[int, records.RecordState]  # attendee id -> their record in the session
+    answers: dict[str, bytes]  # idempotency key -> the answer given
+
+
 class SqlStore:
     """SQLAlchemy Core, any dialect."""
 
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
+
+    async def load(self, session_id: str, key_ids: list[int], wanted: Wanted,
+                   keys: list[str]) -> Loaded:
+        """Lock the counter row and read the batch's needs. Raises NotFound."""
+        session = await load_session(self.conn, session_id, lock=True)
+        enabled = await self.enabled_api_keys(key_ids) if key_ids else set()
+        people = await self.load_attendees(session_id, wanted)
+        states = await self.load_records(session_id, people.ids())
+        answers = await self.load_answers(keys) if keys else {}
+        return Loaded(session=session, enabled_keys=enabled, people=people, states=states,
+                      answers=answers)
 
     async def enabled_api_keys(self, ids: list[int]) -> set[int]:
         rows = await self.conn.execute(
@@ -199,8 +226,216 @@ class SqlStore:
             .values(seq=plan.seq, checked_in=plan.checked_in, in_room=plan.in_room))
 
 
-def store_for(conn: AsyncConnection) -> SqlStore:
+# --- PostgreSQL: raw psycopg under the same transaction ------------------------------------
+
+_PG_SESSION = """
+SELECT s.id, s.checkin_code, s.checkout_code, s.delivery_format, s.capacity,
+       s.registrants_only, s.registration_levels, s.date, s.start_time, s.end_time,
+       s.credit_rule, c.seq, c.registered, c.checked_in, c.in_room, c.epoch,
+       (SELECT timezone FROM app_settings WHERE id = 1) AS app_tz,
+       (SELECT credit_rule FROM app_settings WHERE id = 1) AS app_rule
+FROM sessions s JOIN session_counters c ON c.session_id = s.id
+WHERE s.id = %(sid)s
+FOR UPDATE OF c"""
+
+_PG_FIELDS = """
+SELECT f.id, f.name, f.credits, w.id AS cw_id, w.word
+FROM fields_of_study f LEFT JOIN codewords w ON w.field_id = f.id
+WHERE f.session_id = %(sid)s
+ORDER BY f.position, f.id, w.position, w.id"""
+
+_PG_KEYS = """
+SELECT id FROM api_keys WHERE id = ANY(%(ids)s::int[]) AND disabled_at IS NULL"""
+
+_PG_PEOPLE = """
+SELECT a.id, a.registration_level, a.email_lower, a.first_name, a.last_name, a.email,
+       a.external_id, a.field_1, a.field_2, a.field_3, a.field_4, a.field_5, a.badge_id,
+       EXISTS (SELECT 1 FROM registrations g
+               WHERE g.session_id = %(sid)s AND g.attendee_id = a.id) AS registered,
+       r.id AS rid, r.checkin_time, r.checkout_time, r.checkin_time_actual,
+       r.checkout_time_actual, r.in_since, r.seconds_attended, r.delivery_format,
+       r.admin_note, r.attendee_note, r.checkin_source, r.checkout_source,
+       r.evaluation_complete
+FROM attendees a
+LEFT JOIN checkin_records r ON r.session_id = %(sid)s AND r.attendee_id = a.id
+WHERE a.id = ANY(%(ids)s::int[]) OR a.external_id = ANY(%(ext)s::text[])
+   OR a.badge_id = ANY(%(badge)s::text[]) OR a.email_lower = ANY(%(email)s::text[])"""
+
+_PG_ANSWERS = """
+SELECT key, response FROM idempotency_keys WHERE key = ANY(%(keys)s::text[])"""
+
+_PG_NEW_RECORDS = """
+INSERT INTO checkin_records (session_id, attendee_id, checkin_time, checkout_time,
+    checkin_time_actual, checkout_time_actual, in_since, seconds_attended, delivery_format,
+    admin_note, attendee_note, checkin_source, checkout_source, evaluation_complete,
+    updated_seq)
+SELECT %(sid)s, v.aid, v.ci, v.co, v.cia, v.coa, v.ins, v.secs, v.fmt, v.an, v.atn, v.cis,
+       v.cos, false, v.useq
+FROM unnest(%(aid)s::int[], %(ci)s::timestamptz[], %(co)s::timestamptz[],
+            %(cia)s::timestamptz[], %(coa)s::timestamptz[], %(ins)s::timestamptz[],
+            %(secs)s::int[], %(fmt)s::text[], %(an)s::text[], %(atn)s::text[],
+            %(cis)s::text[], %(cos)s::text[], %(useq)s::bigint[])
+     AS v(aid, ci, co, cia, coa, ins, secs, fmt, an, atn, cis, cos, useq)"""
+
+_PG_OLD_RECORDS = """
+UPDATE checkin_records r SET checkin_time = v.ci, checkout_time = v.co,
+    checkin_time_actual = v.cia, checkout_time_actual = v.coa, in_since = v.ins,
+    seconds_attended = v.secs, delivery_format = v.fmt, admin_note = v.an,
+    attendee_note = v.atn, checkin_source = v.cis, checkout_source = v.cos,
+    updated_seq = v.useq
+FROM unnest(%(rid)s::int[], %(ci)s::timestamptz[], %(co)s::timestamptz[],
+            %(cia)s::timestamptz[], %(coa)s::timestamptz[], %(ins)s::timestamptz[],
+            %(secs)s::int[], %(fmt)s::text[], %(an)s::text[], %(atn)s::text[],
+            %(cis)s::text[], %(cos)s::text[], %(useq)s::bigint[])
+     AS v(rid, ci, co, cia, coa, ins, secs, fmt, an, atn, cis, cos, useq)
+WHERE r.id = v.rid"""
+
+# History and overrides find their record by (session, attendee), so that every write of the
+# batch goes in one pipeline with no answer awaited in between; rows keep the batch's order.
+_PG_HISTORY = """
+INSERT INTO checkin_history (record_id, action, "timestamp", source, actor)
+SELECT r.id, v.action, v.ts, v.source, v.actor
+FROM unnest(%(aid)s::int[], %(action)s::text[], %(ts)s::timestamptz[], %(source)s::text[],
+            %(actor)s::text[]) WITH ORDINALITY AS v(aid, action, ts, source, actor, ord)
+JOIN checkin_records r ON r.session_id = %(sid)s AND r.attendee_id = v.aid
+ORDER BY v.ord"""
+
+_PG_OVERRIDES = """
+INSERT INTO overrides (record_id, rule, actor, reason, at)
+SELECT r.id, v.rule, v.actor, v.reason, v.at
+FROM unnest(%(aid)s::int[], %(rule)s::text[], %(actor)s::text[], %(reason)s::text[],
+            %(at)s::timestamptz[]) WITH ORDINALITY AS v(aid, rule, actor, reason, at, ord)
+JOIN checkin_records r ON r.session_id = %(sid)s AND r.attendee_id = v.aid
+ORDER BY v.ord"""
+
+_PG_EVENTS = """
+INSERT INTO session_events (session_id, seq, kind, payload, created_at)
+SELECT %(sid)s, v.seq, v.kind, v.payload, v.at
+FROM unnest(%(seq)s::bigint[], %(kind)s::text[], %(payload)s::bytea[],
+            %(at)s::timestamptz[]) AS v(seq, kind, payload, at)"""
+
+_PG_ANSWERS_IN = """
+INSERT INTO idempotency_keys (key, session_id, response, created_at)
+SELECT v.key, %(sid)s, v.response, v.at
+FROM unnest(%(key)s::text[], %(response)s::bytea[], %(at)s::timestamptz[])
+     AS v(key, response, at)"""
+
+_PG_COUNTERS = """
+UPDATE session_counters SET seq = %(seq)s, checked_in = %(checked_in)s, in_room = %(in_room)s
+WHERE session_id = %(sid)s"""
+
+
+class _Row:
+    """Attribute access over a dict row (what RecordState.of and user_of read)."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.__dict__.update(values)
+
+
+class PgStore:
+    """PostgreSQL through psycopg, on the connection of the batch's transaction: the reads
+    in one pipeline (one round trip), the writes in another, arrays with ``unnest``."""
+
+    def __init__(self, pg: Any) -> None:
+        self.pg = pg
+
+    async def load(self, session_id: str, key_ids: list[int], wanted: Wanted,
+                   keys: list[str]) -> Loaded:
+        from psycopg.rows import dict_row
+
+        pg = self.pg
+        params = {"sid": session_id, "ids": sorted(wanted.ids),
+                  "ext": sorted(wanted.by["external_id"]),
+                  "badge": sorted(wanted.by["badge_id"]), "email": sorted(wanted.by["email"])}
+        async with pg.pipeline():
+            cur_s = pg.cursor(row_factory=dict_row)
+            await cur_s.execute(_PG_SESSION, params)
+            cur_f = pg.cursor(row_factory=dict_row)
+            await cur_f.execute(_PG_FIELDS, params)
+            cur_k = None
+            if key_ids:
+                cur_k = pg.cursor()
+                await cur_k.execute(_PG_KEYS, {"ids": key_ids})
+            cur_p = pg.cursor(row_factory=dict_row)
+            await cur_p.execute(_PG_PEOPLE, params)
+            cur_a = None
+            if keys:
+                cur_a = pg.cursor()
+                await cur_a.execute(_PG_ANSWERS, {"keys": keys})
+        row = await cur_s.fetchone()
+        if row is None:
+            raise NotFound(f"No session with id {session_id!r}.")
+        fields = records.fields_of(_Row(r) for r in await cur_f.fetchall())
+        session = session_of(_Row(row), fields)
+        enabled = {r[0] for r in await cur_k.fetchall()} if cur_k is not None else set()
+        people: list[Person] = []
+        states: dict[int, records.RecordState] = {}
+        for r in await cur_p.fetchall():
+            people.append(_person(_Row(r)))
+            if r["rid"] is not None:
+                states[r["id"]] = records.RecordState.of(
+                    _Row({**r, "id": r["rid"], "attendee_id": r["id"]}))
+        answers = ({k: bytes(v) for k, v in await cur_a.fetchall()}
+                   if cur_a is not None else {})
+        return Loaded(session=session, enabled_keys=enabled, people=People(people),
+                      states=states, answers=answers)
+
+    async def write(self, plan: Plan) -> None:
+        pg = self.pg
+        sid = plan.session_id
+        new = [aid for aid in plan.states if not plan.existed[aid]]
+        old = [aid for aid in plan.states if plan.existed[aid]]
+        async with pg.pipeline():
+            if new:
+                await pg.execute(_PG_NEW_RECORDS, {"sid": sid, "aid": new,
+                                                   **_columns(plan, new)})
+            if old:
+                await pg.execute(_PG_OLD_RECORDS, {"rid": [plan.states[a].id for a in old],
+                                                   **_columns(plan, old)})
+            h = plan.history
+            await pg.execute(_PG_HISTORY, {
+                "sid": sid, "aid": [x[0] for x in h], "action": [x[1] for x in h],
+                "ts": [x[2] for x in h], "source": [x[3] for x in h],
+                "actor": [x[4] for x in h]})
+            if plan.overrides:
+                o = plan.overrides
+                await pg.execute(_PG_OVERRIDES, {
+                    "sid": sid, "aid": [x[0] for x in o], "rule": [x[1] for x in o],
+                    "actor": [x[2] for x in o], "reason": [x[3] for x in o],
+                    "at": [x[4] for x in o]})
+            e = plan.events
+            await pg.execute(_PG_EVENTS, {
+                "sid": sid, "seq": [ev.seq for ev, _ in e], "kind": [ev.kind for ev, _ in e],
+                "payload": [encode_event(ev) for ev, _ in e], "at": [at for _, at in e]})
+            if plan.answers:
+                a = plan.answers
+                await pg.execute(_PG_ANSWERS_IN, {
+                    "sid": sid, "key": [x[0] for x in a], "response": [x[1] for x in a],
+                    "at": [x[2] for x in a]})
+            await pg.execute(_PG_COUNTERS, {"sid": sid, "seq": plan.seq,
+                                            "checked_in": plan.checked_in,
+                                            "in_room": plan.in_room})
+
+
+def _columns(plan: Plan, aids: list[int]) -> dict[str, list[Any]]:
+    sts = [plan.states[a] for a in aids]
+    return {
+        "ci": [st.checkin_time for st in sts], "co": [st.checkout_time for st in sts],
+        "cia": [st.checkin_time_actual for st in sts],
+        "coa": [st.checkout_time_actual for st in sts], "ins": [st.in_since for st in sts],
+        "secs": [st.seconds_attended for st in sts],
+        "fmt": [st.delivery_format for st in sts], "an": [st.admin_note for st in sts],
+        "atn": [st.attendee_note for st in sts], "cis": [st.checkin_source for st in sts],
+        "cos": [st.checkout_source for st in sts], "useq": [plan.last_seq[a] for a in aids],
+    }
+
+
+async def store_for(conn: AsyncConnection) -> SqlStore | PgStore:
+    """PgStore on PostgreSQL, else SqlStore."""
+    if conn.dialect.name == "postgresql":
+        raw = await conn.get_raw_connection()
+        return PgStore(raw.driver_connection)
     return SqlStore(conn)
 
 
-__all__ = ["People", "Person", "Plan", "SqlStore", "Wanted", "store_for"]
+__all__ = ["Loaded", "People", "Person", "PgStore", "Plan", "SqlStore", "Wanted", "store_for"]

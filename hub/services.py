@@ -15,6 +15,7 @@ Guarantees of ``door`` (check-in and check-out; the work is in ``hub.batching``)
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -147,7 +148,18 @@ async def load_session(conn: AsyncConnection, session_id: str, *,
     row = (await conn.execute(stmt)).first()
     if row is None:
         raise NotFound(f"No session with id {session_id!r}.")
-    levels = row.registration_levels if isinstance(row.registration_levels, list) else []
+    fields = await records.load_fields(conn, session_id) if with_fields else []
+    return session_of(row, fields)
+
+
+def session_of(row: Any, fields: list[records.FieldView]) -> LoadedSession:
+    """A LoadedSession from a row of ``load_session``'s columns and the session's fields."""
+    levels = row.registration_levels
+    if isinstance(levels, str):  # JSON read without a decoder
+        levels = json.loads(levels)
+    rule = json.loads(row.credit_rule) if isinstance(row.credit_rule, str) else row.credit_rule
+    app_rule = json.loads(row.app_rule) if isinstance(row.app_rule, str) else row.app_rule
+    levels = levels if isinstance(levels, list) else []
     view = rules.SessionView(
         id=row.id,
         checkin_code=row.checkin_code or None,
@@ -157,14 +169,13 @@ async def load_session(conn: AsyncConnection, session_id: str, *,
         registrants_only=bool(row.registrants_only),
         registration_levels=tuple(str(x) for x in levels),
     )
-    fields = await records.load_fields(conn, session_id) if with_fields else []
     ctx = SessionContext(
         session_id=row.id,
         date=row.date,
         start_time=row.start_time,
         end_time=row.end_time,
         tz=zone(row.app_tz),
-        rule=credit.effective_rule(row.app_rule, row.credit_rule),
+        rule=credit.effective_rule(app_rule, rule),
         fields=fields,
     )
     return LoadedSession(view=view, ctx=ctx, epoch=row.epoch, registered=row.registered,
