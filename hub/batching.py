@@ -32,6 +32,7 @@ import copy
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -175,7 +176,7 @@ class DoorBatcher:
             while queue:
                 batch = [queue.popleft() for _ in range(min(len(queue), self.max_batch))]
                 try:
-                    await self._settle(session_id, batch)
+                    await self._settle(session_id, batch, queue)
                 except BaseException as exc:  # a bug: answer 500 rather than hang
                     log.exception("door batch of %d failed", len(batch))
                     for item in batch:
@@ -194,12 +195,26 @@ class DoorBatcher:
                     self.waiting -= 1
                     _resolve(queue.popleft(), ServiceUnavailable("The hub is stopping."))
 
-    async def _settle(self, session_id: str, batch: list[Item]) -> None:
+    async def _settle(self, session_id: str, batch: list[Item],
+                      queue: deque[Item] | None = None) -> None:
         """Run ``batch`` as one transaction (retried after a lost race); if it still fails,
-        run its items one by one. Publish, then answer."""
+        run its items one by one. Publish, then answer.
+
+        With ``queue``, the batch is topped up (to ``max_batch``) from the requests that
+        arrived while the transaction waited for the counter row's lock (another worker's
+        batch held it): the wait for the lock is the batching window."""
+        topped = queue is None
+
+        def top_up() -> None:
+            nonlocal topped
+            if not topped and queue is not None:
+                topped = True
+                while queue and len(batch) < self.max_batch:
+                    batch.append(queue.popleft())
+
         try:
             settled = await in_tx(self.hub, lambda conn: self._batch_tx(conn, session_id,
-                                                                        batch))
+                                                                        batch, top_up))
         except HubError as exc:  # the session is gone, or the like: the same for everyone
             for item in batch:
                 _resolve(item, exc)
@@ -222,8 +237,11 @@ class DoorBatcher:
 
     # --- the transaction ---------------------------------------------------------------
 
-    async def _batch_tx(self, conn: Any, session_id: str, batch: list[Item]) -> Settled:
+    async def _batch_tx(self, conn: Any, session_id: str, batch: list[Item],
+                        top_up: Callable[[], None]) -> Settled:
         store = await doorstore.store_for(conn)
+        locked = await store.lock(session_id)  # the counter row, first (raises NotFound)
+        top_up()
         outcomes: list[Outcome | None] = [None] * len(batch)
         key_ids = sorted({i.api_key_id for i in batch if i.api_key_id is not None})
         wanted = doorstore.Wanted()
@@ -235,8 +253,8 @@ class DoorBatcher:
                 column, value = item.ident
                 wanted.by[column].add(value.lower() if column == "email" else value)
         keys = sorted({i.key for i in batch if i.key is not None})
-        # The counter row is locked first; then everything the batch reads, in bulk.
-        loaded = await store.load(session_id, key_ids, wanted, keys)
+        # Everything the batch reads, in bulk.
+        loaded = await store.load(locked, key_ids, wanted, keys)
         s, people, states, answers = loaded.session, loaded.people, loaded.states, loaded.answers
         for n, item in enumerate(batch):
             if item.api_key_id is not None and item.api_key_id not in loaded.enabled_keys:

@@ -132,10 +132,15 @@ class SqlStore:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
 
-    async def load(self, session_id: str, key_ids: list[int], wanted: Wanted,
+    async def lock(self, session_id: str) -> LoadedSession:
+        """Lock the session's counter row; the session as it stands. Raises NotFound."""
+        return await load_session(self.conn, session_id, lock=True)
+
+    async def load(self, session: Any, key_ids: list[int], wanted: Wanted,
                    keys: list[str]) -> Loaded:
-        """Lock the counter row and read the batch's needs. Raises NotFound."""
-        session = await load_session(self.conn, session_id, lock=True)
+        """The batch's needs, the counter row locked (``session``: what ``lock`` gave)."""
+        assert isinstance(session, LoadedSession)
+        session_id = session.ctx.session_id
         enabled = await self.enabled_api_keys(key_ids) if key_ids else set()
         people = await self.load_attendees(session_id, wanted)
         states = await self.load_records(session_id, people.ids())
@@ -339,17 +344,26 @@ class PgStore:
     def __init__(self, pg: Any) -> None:
         self.pg = pg
 
-    async def load(self, session_id: str, key_ids: list[int], wanted: Wanted,
+    async def lock(self, session_id: str) -> dict[str, Any]:
+        """Lock the session's counter row; the session's row. Raises NotFound."""
+        from psycopg.rows import dict_row
+
+        cur = self.pg.cursor(row_factory=dict_row)
+        await cur.execute(_PG_SESSION, {"sid": session_id})
+        row = await cur.fetchone()
+        if row is None:
+            raise NotFound(f"No session with id {session_id!r}.")
+        return dict(row)
+
+    async def load(self, row: Any, key_ids: list[int], wanted: Wanted,
                    keys: list[str]) -> Loaded:
         from psycopg.rows import dict_row
 
         pg = self.pg
-        params = {"sid": session_id, "ids": sorted(wanted.ids),
+        params = {"sid": row["id"], "ids": sorted(wanted.ids),
                   "ext": sorted(wanted.by["external_id"]),
                   "badge": sorted(wanted.by["badge_id"]), "email": sorted(wanted.by["email"])}
         async with pg.pipeline():
-            cur_s = pg.cursor(row_factory=dict_row)
-            await cur_s.execute(_PG_SESSION, params)
             cur_f = pg.cursor(row_factory=dict_row)
             await cur_f.execute(_PG_FIELDS, params)
             cur_k = None
@@ -362,9 +376,6 @@ class PgStore:
             if keys:
                 cur_a = pg.cursor()
                 await cur_a.execute(_PG_ANSWERS, {"keys": keys})
-        row = await cur_s.fetchone()
-        if row is None:
-            raise NotFound(f"No session with id {session_id!r}.")
         fields = records.fields_of(_Row(r) for r in await cur_f.fetchall())
         session = session_of(_Row(row), fields)
         enabled = {r[0] for r in await cur_k.fetchall()} if cur_k is not None else set()
