@@ -6,7 +6,8 @@ and scanner pages that call them) is queued on its session. One task per session
 takes up to ``MAX_BATCH`` waiting requests at a time and, in ONE transaction:
 
 1. locks the session's counter row (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's
-   ``BEGIN IMMEDIATE`` serialises writers anyway), so it alone moves that session's counts;
+   ``BEGIN IMMEDIATE`` serialises writers anyway), so it alone moves that session's counts,
+   and tops the batch up with the requests that queued while it waited for the lock;
 2. re-checks that the API keys of the batch are still enabled (principals are cached);
 3. loads what the batch needs in bulk: the attendees (by id, external_id, badge_id or email,
    with their registration), their existing records, the remembered idempotent answers, and
@@ -385,22 +386,21 @@ def _decide(item: Item, s: LoadedSession, person: doorstore.Person,
         reason = (body.override_reason or "").strip() or None
         extras.overrides += [(rule, door_.actor, reason, at_now) for rule in overridden]
 
-    # Accepted: from here on nothing raises.
-    tally.seq += 1
-    tally.in_room += delta
-    tally.checked_in += 1 if first else 0
-    seq = tally.seq
-    plan.touch(person.id, current is not None, state, extras, seq)
-    plan.history.append((person.id, action, at, door_.source, door_.actor))
-    plan.overrides += [(person.id, rule, door_.actor, reason, at_now) for rule in overridden]
-
+    # Accepted: the answer and its event, then (nothing left to raise) into the plan.
+    seq = tally.seq + 1
+    in_room = tally.in_room + delta
+    checked_in = tally.checked_in + (1 if first else 0)
     out = records.serialize(state, person.user, extras, s.ctx, at_now)
-    counts = Counts.of(registered=tally.registered, checked_in=tally.checked_in,
-                       in_room=tally.in_room, capacity=s.view.capacity)
+    counts = Counts.of(registered=tally.registered, checked_in=checked_in, in_room=in_room,
+                       capacity=s.view.capacity)
     data = encode(DoorAnswer(record=out, counts=counts, seq=seq))
     event = SessionEvent(session_id=s.ctx.session_id, seq=seq, epoch=s.epoch, kind=action,
                          at=iso(at_now, s.ctx.tz) or "", counts=counts,
                          record=records.to_builtins(out))
+    tally.seq, tally.in_room, tally.checked_in = seq, in_room, checked_in
+    plan.touch(person.id, current is not None, state, extras, seq)
+    plan.history.append((person.id, action, at, door_.source, door_.actor))
+    plan.overrides += [(person.id, rule, door_.actor, reason, at_now) for rule in overridden]
     plan.events.append((event, at_now))
     plan.at_of[seq] = at_now
     return data, event
