@@ -273,3 +273,50 @@ def test_events_are_stored_in_seq_order(db: DatabaseURL, action: str) -> None:
     if action == "checkout":
         want += [(i + 7, "checkout") for i in range(6)]
     assert run(db, kinds) == want
+
+
+def test_requests_queued_while_waiting_for_the_lock_join_the_batch(pg_db: DatabaseURL) -> None:
+    """Another transaction holds the session's counter row: the door's batch waits for it,
+    and the requests that arrive meanwhile are settled in that same batch."""
+    db = pg_db
+    sid = make_session(db)
+    people = make_attendees(db, 12)
+
+    async def go(door: DoorBatcher) -> list[Any]:
+        engine = make_engine(db)
+        try:
+            async with engine.connect() as holder:
+                tx = await holder.begin()
+                await holder.execute(sa.select(T_COUNTERS.c.seq)
+                                     .where(T_COUNTERS.c.session_id == sid).with_for_update())
+                first = asyncio.ensure_future(
+                    door.submit(API, sid, "checkin", DoorRequest(external_id=people[0])))
+                await _until_a_backend_waits_for_a_lock(holder)
+                rest = [asyncio.ensure_future(
+                    door.submit(API, sid, "checkin", DoorRequest(external_id=p)))
+                    for p in people[1:]]
+                await asyncio.sleep(0)  # let them queue
+                await tx.rollback()
+                out = await asyncio.gather(first, *rest, return_exceptions=True)
+        finally:
+            await engine.dispose()
+        assert door.batches == 1 and door.largest == 12
+        return list(out)
+
+    out = drive(db, go)
+    assert [answer(o)["seq"] for o in out] == list(range(1, 13))
+
+
+async def _until_a_backend_waits_for_a_lock(conn: Any, within: float = 30.0) -> None:
+    """Wait (with a deadline) until another backend is blocked on a lock."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        waiting = (await conn.execute(sa.text(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            "AND datname = current_database()"))).scalar()
+        if waiting:
+            return
+        if loop.time() > deadline:
+            raise AssertionError(f"no backend waited for the counter row within {within}s")
+        await asyncio.sleep(0.01)
