@@ -113,7 +113,7 @@ async def remove(hub: Hub, session_id: str, body: RemoveIn) -> RemoveOut:
 
     async def work(conn: AsyncConnection) -> RemoveOut:
         events.clear()
-        s = await load_session(conn, session_id)
+        s = await load_session(conn, session_id, lock=not body.preview)
         at = now()
         found = await records.load_records(conn, s.ctx, at, where=where,
                                            for_update=not body.preview)
@@ -147,7 +147,7 @@ async def clear(hub: Hub, session_id: str) -> int:
 
     async def work(conn: AsyncConnection) -> int:
         events.clear()
-        s = await load_session(conn, session_id, with_fields=False)
+        s = await load_session(conn, session_id, with_fields=False, lock=True)
         at = now()
         gone = (await conn.execute(
             sa.delete(T_RECORDS).where(T_RECORDS.c.session_id == session_id)
@@ -201,7 +201,7 @@ async def preload(hub: Hub, session_id: str, items: Sequence[PreloadAttendee]) -
 
     async def work(conn: AsyncConnection) -> int:
         events.clear()
-        s = await load_session(conn, session_id, with_fields=False)
+        s = await load_session(conn, session_id, with_fields=False, lock=True)
         ids = sorted(set(await roster.upsert(conn, people)))
         if not ids:
             return 0

@@ -267,6 +267,11 @@ async def load_fields(conn: AsyncConnection, session_id: str) -> list[FieldView]
         .where(T_FIELDS.c.session_id == session_id)
         .order_by(T_FIELDS.c.position, T_FIELDS.c.id, T_CODEWORDS.c.position, T_CODEWORDS.c.id)
     )
+    return fields_of(rows)
+
+
+def fields_of(rows: Iterable[Any]) -> list[FieldView]:
+    """FieldViews from rows of (id, name, credits, cw_id, word) in order."""
     order: list[int] = []
     meta: dict[int, tuple[str, str | None]] = {}
     words: dict[int, list[tuple[int, str]]] = defaultdict(list)

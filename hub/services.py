@@ -1,15 +1,11 @@
-"""Door use cases: transaction -> load -> rules -> write -> commit -> publish.
+"""Door use cases and the loaders and writers the attendance engine shares.
 
-Guarantees of ``door`` (check-in and check-out):
+Guarantees of ``door`` (check-in and check-out; the work is in ``hub.batching``):
 
 - An answer is given only after its transaction committed; a refusal writes nothing.
-- The attendee's record row is locked before the rules run (an upsert that takes the row lock
-  whether or not the row existed), so two doors scanning the same badge are served one after
-  the other and the second sees the first's result.
-- The session's counter row is updated last, by one conditional statement that is both the
-  capacity gate (``in_room < capacity``) and the source of the event's ``seq``; it is held only
-  for that statement, the event and idempotency inserts, and the commit. On PostgreSQL the gate
-  and the record's update are one statement (a data-modifying CTE).
+- Every change to a session's attendance (door batches, removal, clear, preload) first locks
+  the session's counter row, so they are settled one after the other: capacity is decided
+  against the locked counts, and ``seq`` is strictly increasing per session.
 - A request that repeats an idempotency key (same session and action) gets the first
   successful answer back byte for byte, and writes nothing.
 - The session event is stored in ``session_events`` in the same transaction and handed to the
@@ -19,6 +15,7 @@ Guarantees of ``door`` (check-in and check-out):
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -32,9 +29,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub import credit, records, rules
 from hub.auth import Principal
-from hub.envelope import encode
 from hub.errors import CheckinRefused, Conflict, HubError, Invalid, NotFound
-from hub.events import Counts, SessionEvent, encode_event, publish_after_commit
+from hub.events import Counts, SessionEvent, encode_event
 from hub.records import RecordState, SessionContext
 from hub.state import Hub
 from storage.models import (
@@ -42,14 +38,12 @@ from storage.models import (
     T_ATTENDEES,
     T_COUNTERS,
     T_EVENTS,
-    T_HISTORY,
     T_IDEMPOTENCY,
-    T_OVERRIDES,
     T_RECORDS,
     T_REGISTRATIONS,
     T_SESSIONS,
 )
-from storage.timeutil import iso, now, zone
+from storage.timeutil import zone
 
 log = logging.getLogger("rollcall.services")
 
@@ -110,13 +104,6 @@ async def in_tx(hub: Hub, work: Callable[[AsyncConnection], Awaitable[T]],
     raise RuntimeError("unreachable")
 
 
-class _Replay(Exception):
-    """A repeated idempotency key: roll back and answer the stored bytes."""
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-
-
 # --- loading -------------------------------------------------------------------------------
 
 _APP_TZ = sa.select(T_APP.c.timezone).where(T_APP.c.id == 1).scalar_subquery()
@@ -135,10 +122,15 @@ class LoadedSession:
 
 
 async def load_session(conn: AsyncConnection, session_id: str, *,
-                       with_fields: bool = True) -> LoadedSession:
+                       with_fields: bool = True, lock: bool = False) -> LoadedSession:
     """The session, its counters and the event's time zone and credit rule (one query), and
-    its fields of study (one more). Raises NotFound."""
-    row = (await conn.execute(
+    its fields of study (one more). Raises NotFound.
+
+    With ``lock`` the session's counter row is locked until the transaction ends (PostgreSQL;
+    SQLite's ``BEGIN IMMEDIATE`` already serialises writers): every change to a session's
+    attendance takes that lock first, so the door's batches, removals, clears and preloads
+    of one session run one after the other and never deadlock."""
+    stmt = (
         sa.select(
             T_SESSIONS.c.id, T_SESSIONS.c.checkin_code, T_SESSIONS.c.checkout_code,
             T_SESSIONS.c.delivery_format, T_SESSIONS.c.capacity, T_SESSIONS.c.registrants_only,
@@ -150,10 +142,24 @@ async def load_session(conn: AsyncConnection, session_id: str, *,
         )
         .select_from(T_SESSIONS.join(T_COUNTERS, T_COUNTERS.c.session_id == T_SESSIONS.c.id))
         .where(T_SESSIONS.c.id == session_id)
-    )).first()
+    )
+    if lock and conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update(of=T_COUNTERS)
+    row = (await conn.execute(stmt)).first()
     if row is None:
         raise NotFound(f"No session with id {session_id!r}.")
-    levels = row.registration_levels if isinstance(row.registration_levels, list) else []
+    fields = await records.load_fields(conn, session_id) if with_fields else []
+    return session_of(row, fields)
+
+
+def session_of(row: Any, fields: list[records.FieldView]) -> LoadedSession:
+    """A LoadedSession from a row of ``load_session``'s columns and the session's fields."""
+    levels = row.registration_levels
+    if isinstance(levels, str):  # JSON read without a decoder
+        levels = json.loads(levels)
+    rule = json.loads(row.credit_rule) if isinstance(row.credit_rule, str) else row.credit_rule
+    app_rule = json.loads(row.app_rule) if isinstance(row.app_rule, str) else row.app_rule
+    levels = levels if isinstance(levels, list) else []
     view = rules.SessionView(
         id=row.id,
         checkin_code=row.checkin_code or None,
@@ -163,14 +169,13 @@ async def load_session(conn: AsyncConnection, session_id: str, *,
         registrants_only=bool(row.registrants_only),
         registration_levels=tuple(str(x) for x in levels),
     )
-    fields = await records.load_fields(conn, session_id) if with_fields else []
     ctx = SessionContext(
         session_id=row.id,
         date=row.date,
         start_time=row.start_time,
         end_time=row.end_time,
         tz=zone(row.app_tz),
-        rule=credit.effective_rule(row.app_rule, row.credit_rule),
+        rule=credit.effective_rule(app_rule, rule),
         fields=fields,
     )
     return LoadedSession(view=view, ctx=ctx, epoch=row.epoch, registered=row.registered,
@@ -252,7 +257,7 @@ def parse_timestamp(value: str | None, tz: Any) -> dt.datetime | None:
     return parsed.astimezone(dt.UTC)
 
 
-# --- the gate: the counter row, last ----------------------------------------------------------
+# --- the counter row ----------------------------------------------------------------------
 
 
 @dataclass
@@ -262,47 +267,6 @@ class Gate:
     checked_in: int
     in_room: int
     epoch: str
-
-
-async def gate(conn: AsyncConnection, *, session_id: str, record_id: int,
-               in_room_delta: int, first_checkin: bool, capacity: int | None,
-               values: dict[str, Any]) -> Gate | None:
-    """Move the session's counters, take the next seq, and write the record's new values.
-
-    With ``capacity`` set, the counters move only while ``in_room < capacity`` (the database
-    re-checks that against the latest committed row when doors race); None is returned when
-    the session is full and nothing was written.
-    """
-    cond = [T_COUNTERS.c.session_id == session_id]
-    if capacity is not None:
-        cond.append(T_COUNTERS.c.in_room < capacity)
-    counters = (
-        sa.update(T_COUNTERS)
-        .where(*cond)
-        .values(seq=T_COUNTERS.c.seq + 1,
-                in_room=T_COUNTERS.c.in_room + in_room_delta,
-                checked_in=T_COUNTERS.c.checked_in + (1 if first_checkin else 0))
-        .returning(T_COUNTERS.c.session_id, T_COUNTERS.c.seq, T_COUNTERS.c.registered,
-                   T_COUNTERS.c.checked_in, T_COUNTERS.c.in_room, T_COUNTERS.c.epoch)
-    )
-    if conn.dialect.name == "postgresql":
-        c = counters.cte("c")
-        stmt = (
-            sa.update(T_RECORDS)
-            .where(T_RECORDS.c.id == record_id, T_RECORDS.c.session_id == c.c.session_id)
-            .values(**values, updated_seq=c.c.seq)
-            .returning(c.c.seq, c.c.registered, c.c.checked_in, c.c.in_room, c.c.epoch)
-        )
-        row = (await conn.execute(stmt)).first()
-    else:
-        row = (await conn.execute(counters)).first()
-        if row is not None:
-            await conn.execute(sa.update(T_RECORDS).where(T_RECORDS.c.id == record_id)
-                               .values(**values, updated_seq=row.seq))
-    if row is None:
-        return None
-    return Gate(seq=row.seq, registered=row.registered, checked_in=row.checked_in,
-                in_room=row.in_room, epoch=row.epoch)
 
 
 async def bump(conn: AsyncConnection, session_id: str, *, registered: int = 0,
@@ -355,112 +319,13 @@ async def store_event(conn: AsyncConnection, event: SessionEvent, at: dt.datetim
 async def door(hub: Hub, principal: Principal, session_id: str, action: str,
                body: DoorRequest) -> bytes:
     """Check an attendee in (``action="checkin"``) or out; return the encoded answer
-    (``DoorAnswer``). Raises CheckinRefused (409/404) or another HubError."""
-    if action not in ("checkin", "checkout"):
-        raise RuntimeError(f"unknown door action {action!r}")
-    door_ = rules.door_for(principal, body.source, session_id)
-    ident = None if door_.attendee_id is not None else identifier_of(body)
-    key = f"{session_id}/{action}/{body.idempotency_key}" if body.idempotency_key else None
-    events: list[SessionEvent] = []
+    (``DoorAnswer``) once committed. Raises CheckinRefused (409/404) or another HubError.
 
-    async def work(conn: AsyncConnection) -> bytes:
-        events.clear()
-        return await _door_tx(conn, door_, session_id, action, body, ident, key, events)
+    Requests for the same session are settled together, in group-committed batches
+    (``hub.batching``), with the rules of ``hub.rules`` applied in arrival order."""
+    from hub import batching
 
-    try:
-        data = await in_tx(hub, work)
-    except _Replay as replay:
-        return replay.data
-    await publish_after_commit(hub.sink, events)
-    return data
-
-
-async def _door_tx(conn: AsyncConnection, door_: rules.Door, session_id: str, action: str,
-                   body: DoorRequest, ident: tuple[str, str] | None, key: str | None,
-                   events: list[SessionEvent]) -> bytes:
-    s = await load_session(conn, session_id)
-    attendee, user_row = await load_attendee(conn, session_id, attendee_id=door_.attendee_id,
-                                             ident=ident)
-    state = await lock_record(conn, session_id, attendee.id)
-    if key is not None:
-        stored = (await conn.execute(
-            sa.select(T_IDEMPOTENCY.c.response).where(T_IDEMPOTENCY.c.key == key)
-        )).first()
-        if stored is not None:
-            raise _Replay(bytes(stored.response))
-    extras = records.Extras()
-    if state.checkin_time_actual is not None:
-        extras = (await records.load_extras(conn, [state.id],
-                                            with_credit=bool(s.ctx.fields)))[state.id]
-    at_now = now()
-    view = state.view()
-    given = parse_timestamp(body.timestamp, s.ctx.tz)
-    at = rules.action_time(door_, given, at_now, view, action)
-    overridden: list[str] = []
-    if action == "checkin":
-        admission = rules.admit(s.view, attendee, view, door_, code=body.code,
-                                delivery_format=body.delivery_format, override=body.override)
-        overridden += admission.overridden
-        first = state.checkin_time_actual is None
-        if first:
-            state.checkin_time = at
-            state.checkin_time_actual = at_now
-            state.checkin_source = door_.source
-        elif state.checkin_time is None or at < state.checkin_time:
-            state.checkin_time = at
-        if admission.delivery_format is not None and (first or state.delivery_format is None):
-            state.delivery_format = admission.delivery_format
-        state.in_since = at
-        delta = 1
-    else:
-        rules.release(s.view, view, door_, code=body.code)
-        first = False
-        assert state.in_since is not None
-        state.seconds_attended += rules.interval_seconds(state.in_since, at)
-        state.in_since = None
-        state.checkout_time = at
-        state.checkout_time_actual = at_now
-        state.checkout_source = door_.source
-        delta = -1
-    if body.note is not None and body.note.strip():
-        if door_.attendee_id is not None:
-            state.attendee_note = body.note.strip()
-        else:
-            state.admin_note = body.note.strip()
-
-    await conn.execute(sa.insert(T_HISTORY).values(
-        record_id=state.id, action=action, timestamp=at, source=door_.source,
-        actor=door_.actor,
-    ))
-    extras.history.append((action, at, door_.source))
-
-    capacity = s.view.capacity if action == "checkin" else None
-    g = await gate(conn, session_id=session_id, record_id=state.id, in_room_delta=delta,
-                   first_checkin=first, capacity=capacity, values=state.columns())
-    if g is None:
-        if not (body.override and door_.may_override):
-            raise CheckinRefused("capacity_full")
-        overridden.append("capacity_full")
-        g = await gate(conn, session_id=session_id, record_id=state.id, in_room_delta=delta,
-                       first_checkin=first, capacity=None, values=state.columns())
-        assert g is not None
-    if overridden:
-        reason = (body.override_reason or "").strip() or None
-        await conn.execute(sa.insert(T_OVERRIDES), [
-            dict(record_id=state.id, rule=rule, actor=door_.actor, reason=reason, at=at_now)
-            for rule in overridden
-        ])
-        extras.overrides += [(rule, door_.actor, reason, at_now) for rule in overridden]
-
-    out = records.serialize(state, records.user_of(user_row), extras, s.ctx, at_now)
-    counts = counts_of(g, s.view.capacity)
-    data = encode(DoorAnswer(record=out, counts=counts, seq=g.seq))
-    event = SessionEvent(session_id=session_id, seq=g.seq, epoch=g.epoch, kind=action,
-                         at=iso(at_now, s.ctx.tz) or "", counts=counts,
-                         record=records.to_builtins(out))
-    await store_event(conn, event, at_now, answer=None if key is None else (key, data))
-    events.append(event)
-    return data
+    return await batching.door(hub, principal, session_id, action, body)
 
 
 # --- counts ----------------------------------------------------------------------------------

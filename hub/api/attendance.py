@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from hub import attendance, records, services
+from hub import attendance, batching, records, services
 from hub.api.common import caller
 from hub.api.spec import operation
 from hub.auth import Principal
@@ -21,7 +21,7 @@ from hub.http import read_any_json, read_json
 from hub.schemas import CountData
 from hub.state import Hub, hub_of
 
-DOOR_ERRORS = (400, 401, 403, 404, 409, 413, 422)
+DOOR_ERRORS = (400, 401, 403, 404, 409, 413, 422, 503)
 
 
 def may_watch(principal: Principal, session_id: str) -> bool:
@@ -69,9 +69,10 @@ async def checkout(request: Request) -> Response:
 
 async def _door(request: Request, action: str) -> Response:
     hub = hub_of(request)
-    principal = await hub.principal(request)
+    door = batching.batcher_of(hub)
+    principal = await door.principal(request)
     body = await read_json(request, services.DoorRequest)
-    data = await services.door(hub, principal, request.path_params["session_id"], action, body)
+    data = await door.submit(principal, request.path_params["session_id"], action, body)
     return ok_bytes(data)
 
 
