@@ -261,7 +261,7 @@ class Connection:
     async def finish(self, within: float) -> None:
         """Give the close frame ``within`` s to leave (through the queue, without uvicorn)."""
         drainer = self._drainer
-        if drainer is None:
+        if drainer is None or self.proto is not None:  # direct: the close frame is written
             return
         with contextlib.suppress(TimeoutError, asyncio.CancelledError, Exception):
             await asyncio.wait_for(asyncio.shield(drainer), timeout=within)
