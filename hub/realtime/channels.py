@@ -57,6 +57,10 @@ class Coalescer:
         self._timer: asyncio.TimerHandle | None = None
         self._wake = wake
 
+    def ready(self) -> bool:
+        """Due now (no timer armed either way)."""
+        return self.dirty and time.monotonic() - self.last >= self.interval
+
     def due(self) -> bool:
         if not self.dirty:
             return False
@@ -336,8 +340,20 @@ class SessionChannel:
             return
         first, last = out[0][0], out[-1][0]
         text = out[0][1] if len(out) == 1 else p.batch(self.session_id, [f for _, f in out])
+        frames: tuple[str, ...] = (text,)
         data = p.wire(text)
-        rest: dict[int, tuple[str, bytes]] = {}
+        # Counts due now ride in the same write as the deltas they follow (one syscall per
+        # socket, not two); a dashboard with nothing new gets them alone.
+        counts: tuple[str, bytes] | None = None
+        state = self.state
+        if state is not None and state.seq == last and self._counts.ready():
+            self._counts.flushed()
+            ctext = p.encode(p.CountsFrame(session_id=self.session_id, seq=state.seq,
+                                           epoch=state.epoch, counts=state.counts))
+            counts = (ctext, p.wire(ctext))
+            frames = (text, ctext)
+            data += counts[1]
+        rest: dict[int, tuple[tuple[str, ...], bytes]] = {}
         batch = self.cfg.fanout_batch
         sent = 0
         for i, c in enumerate(list(self.dashboards)):
@@ -345,7 +361,7 @@ class SessionChannel:
                 held = c.last_seq
                 if held == first - 1:
                     c.last_seq = last
-                    c.send(text, data)
+                    c.send_all(frames, data)
                     sent += 1
                 elif held < first - 1:
                     if c.closing is None:
@@ -355,15 +371,20 @@ class SessionChannel:
                     if part is None:
                         tail = [f for s, f in out if s > held]
                         one = tail[0] if len(tail) == 1 else p.batch(self.session_id, tail)
-                        part = rest[held] = (one, p.wire(one))
+                        part = rest[held] = ((one, counts[0]), p.wire(one) + counts[1]) \
+                            if counts else ((one,), p.wire(one))
                     c.last_seq = last
-                    c.send(*part)
+                    c.send_all(*part)
                     sent += 1
+                elif counts is not None:
+                    c.send(*counts)
             if i % batch == batch - 1:
                 await asyncio.sleep(0)
-        self.node.frames_sent += sent
+        self.node.frames_sent += sent * (2 if counts else 1)
         if len(out) > 1:
             self.node.batches += 1
+        if counts is not None and self.attendees:
+            await self._fanout(self.attendees, self.seats_frame())
 
     async def _flush_counts(self) -> None:
         state = self.state

@@ -134,6 +134,13 @@ class Connection:
             return self._enqueue(data)
         return self._enqueue(frame)
 
+    def send_all(self, frames: tuple[str, ...], data: bytes) -> bool:
+        """Send several frames at once; ``data``: all of them as wire bytes, in order (one
+        write to the socket)."""
+        if self.proto is not None:
+            return self.send(frames[0], data)
+        return all([self.send(f) for f in frames])
+
     def _enqueue(self, item: str | bytes) -> bool:
         size = len(item)
         if self.queue and self.queued + size > self.max_bytes:

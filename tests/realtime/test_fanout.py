@@ -102,7 +102,8 @@ async def test_events_out_of_order_are_delivered_in_order_and_duplicates_dropped
     for seq in (2, 3, 1, 3, 2, 4):
         await ch._offer(arrival(seq))
     await ch.flush_deltas()
-    (batch,) = [json.loads(f) for f in c.queue]  # applied in order, sent as one batch frame
+    batch, counts = [json.loads(f) for f in c.queue]  # in order, in one batch frame
+    assert counts["type"] == "counts" and counts["seq"] == 4  # after the deltas
     assert batch["type"] == "batch" and batch["session_id"] == "s1"
     assert [e["seq"] for e in batch["events"]] == [1, 2, 3, 4]
     assert ch.pending == {}
