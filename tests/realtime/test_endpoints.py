@@ -338,3 +338,7 @@ def test_healthz_reports_the_in_process_broker(rt: TestClient) -> None:
     body = rt.get("/healthz").json()
     assert body["status"] == "ok"
     assert body["broker"]["kind"] == "memory" and body["broker"]["state"] == "ok"
+    local = body["broker"]["local"]
+    assert {"connections", "channels", "queued_bytes", "closed_too_slow", "closed_no_heartbeat",
+            "holes", "frames_sent", "batches"} <= set(local)
+    assert (local["holes"], local["frames_sent"], local["batches"]) == (0, 0, 0)
