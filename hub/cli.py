@@ -69,6 +69,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
         # Frames are small JSON; a deflate context per socket would cost far more memory
         # (browsers always offer it) than it saves bandwidth.
         ws_per_message_deflate=False,
+        # The hub sends its own JSON heartbeat (``ping`` every ROLLCALL_WS_PING_S, a silent
+        # peer closed after ROLLCALL_WS_DEAD_S: hub/realtime/node.py), which browser code can
+        # see; uvicorn's protocol-level pings would only double it, with a timer per socket.
+        ws_ping_interval=None,
+        ws_ping_timeout=None,
         log_level=args.log_level,
         access_log=args.access_log,
         proxy_headers=True,

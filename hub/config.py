@@ -38,6 +38,10 @@ class Settings:
     secret_key: str | None = None
     channel_prefix: str = "rollcall"
     idempotency_days: int = 7
+    # Live dashboards: deltas of one session arriving within ``ws_flush_s`` go out as one
+    # ``batch`` frame; an out-of-order event waits ``ws_gap_grace_s`` for the missing ones.
+    ws_flush_s: float = 0.025
+    ws_gap_grace_s: float = 0.15
     extra: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -119,6 +123,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError(
             f"ROLLCALL_IDEMPOTENCY_DAYS: {days_raw!r} is not a whole number of days (1-3650)")
 
+    ws_flush_s = seconds_setting(env, "ROLLCALL_WS_FLUSH_S", 0.025, low=0.0, high=1.0)
+    ws_gap_grace_s = seconds_setting(env, "ROLLCALL_WS_GAP_GRACE_S", 0.15, low=0.0, high=10.0)
+
     return Settings(
         database=database,
         redis_url=redis_url,
@@ -126,4 +133,21 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         secret_key=secret,
         channel_prefix=prefix,
         idempotency_days=int(days_raw),
+        ws_flush_s=ws_flush_s,
+        ws_gap_grace_s=ws_gap_grace_s,
     )
+
+
+def seconds_setting(env: Mapping[str, str], name: str, default: float, *, low: float,
+             high: float) -> float:
+    """A duration in seconds from ``name``: a number in [low, high] (e.g. ``0.025``)."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not low <= value <= high:  # also refuses nan and inf
+        raise ConfigError(f"{name}: {raw!r} is not a number of seconds from {low:g} to {high:g}")
+    return value

@@ -14,8 +14,9 @@ line is bad: on a gap in ``seq`` or a close with a "reconnect" code it reconnect
 
 Framing and the WebSocket handshake are websockets' sans-I/O ``ClientProtocol``; the I/O is
 one lean asyncio protocol per connection (about 3 µs a frame, so one core can follow far
-more frames than the asyncio client would). Frames may also be JSON arrays of messages, or
-objects with an ``events`` list, in case the hub batches arrivals.
+more frames than the asyncio client would). The hub sends deltas that arrive close together
+as one ``{"type": "batch", "session_id": ..., "events": [...]}`` frame: its events are applied
+one by one, in order, as if each had come alone (a JSON array of messages is accepted too).
 
 Driven by the benchmark over stdin/stdout:
 
@@ -216,9 +217,11 @@ class Dashboard(asyncio.Protocol):
 
     # the screen's logic ----------------------------------------------------------------
     def apply(self, m: Msg, now: float) -> None:
-        if m.events is not None:
+        if m.events is not None:  # a batch frame: its deltas, in seq order
             for e in m.events:
                 self.apply(e, now)
+            if m.type == "batch":
+                return
         t = m.type
         if m.counts is not None and m.seq is not None and m.seq >= self.counts_seq:
             self.counts = m.counts

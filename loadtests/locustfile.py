@@ -287,21 +287,30 @@ class Dashboard(HttpUser):
                 _ws_event(self.environment, "WS reconnect", 0, None)
                 return
             now = time.monotonic()
-            msg = json.loads(raw)
-            kind, seq = msg.get("type"), msg.get("seq")
-            if kind == "ping":
-                self.ws.send('{"type":"pong"}')
-            elif kind == "snapshot":
-                self.last = seq if self.last is None else max(self.last, seq)
-            elif kind in ("checkin", "checkout", "removed", "cleared", "preload"):
-                if self.last is not None and seq > self.last + 1:
-                    _ws_event(self.environment, "WS seq gap", 0,
-                              RuntimeError(f"gap {self.last} -> {seq}"))
-                    self.ws.close()
-                    self.ws = None
+            frame = json.loads(raw)
+            # Several deltas may share one frame: {"type": "batch", "events": [...]}.
+            for msg in frame["events"] if frame.get("type") == "batch" else [frame]:
+                if not self.take(msg, now):
                     return
-                self.last = seq
-                t_ack = Shared.acks.get(seq)
-                if t_ack is not None:
-                    _ws_event(self.environment, "WS push lag (ack -> dashboard)",
-                              max(0.0, now - t_ack) * 1000, None)
+
+    def take(self, msg: dict[str, Any], now: float) -> bool:
+        """Apply one message; False when a gap closed the connection (resume next time)."""
+        assert self.ws is not None
+        kind, seq = msg.get("type"), msg.get("seq")
+        if kind == "ping":
+            self.ws.send('{"type":"pong"}')
+        elif kind == "snapshot":
+            self.last = seq if self.last is None else max(self.last, seq)
+        elif kind in ("checkin", "checkout", "removed", "cleared", "preload"):
+            if self.last is not None and seq > self.last + 1:
+                _ws_event(self.environment, "WS seq gap", 0,
+                          RuntimeError(f"gap {self.last} -> {seq}"))
+                self.ws.close()
+                self.ws = None
+                return False
+            self.last = seq
+            t_ack = Shared.acks.get(seq)
+            if t_ack is not None:
+                _ws_event(self.environment, "WS push lag (ack -> dashboard)",
+                          max(0.0, now - t_ack) * 1000, None)
+        return True

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 
@@ -33,12 +34,40 @@ def test_postgres_url_gets_rollcalls_driver() -> None:
         {"ROLLCALL_SECRET_KEY": "short"},
         {"ROLLCALL_IDEMPOTENCY_DAYS": "a week"},
         {"ROLLCALL_IDEMPOTENCY_DAYS": "0"},
+        {"ROLLCALL_WS_FLUSH_S": "soon"},
+        {"ROLLCALL_WS_FLUSH_S": "-0.01"},
+        {"ROLLCALL_WS_FLUSH_S": "2"},
+        {"ROLLCALL_WS_FLUSH_S": "nan"},
+        {"ROLLCALL_WS_GAP_GRACE_S": "inf"},
+        {"ROLLCALL_WS_GAP_GRACE_S": "-1"},
+        {"ROLLCALL_WS_GAP_GRACE_S": "150ms"},
     ],
 )
 def test_bad_values_are_refused(env: dict[str, str]) -> None:
     with pytest.raises(ConfigError) as err:
         load_settings(env)
     assert list(env)[0] in str(err.value)
+
+
+def test_live_dashboard_timings_default_and_may_be_set() -> None:
+    s = load_settings({})
+    assert (s.ws_flush_s, s.ws_gap_grace_s) == (0.025, 0.15)
+    s = load_settings({"ROLLCALL_WS_FLUSH_S": "0.05", "ROLLCALL_WS_GAP_GRACE_S": " 0.3 "})
+    assert (s.ws_flush_s, s.ws_gap_grace_s) == (0.05, 0.3)
+    s = load_settings({"ROLLCALL_WS_FLUSH_S": "0", "ROLLCALL_WS_GAP_GRACE_S": "0"})
+    assert (s.ws_flush_s, s.ws_gap_grace_s) == (0.0, 0.0)  # 0: no batching, no grace
+
+
+def test_the_realtime_hub_takes_the_timings_from_settings() -> None:
+    from hub.realtime.config import load_realtime_config
+
+    s = load_settings({"ROLLCALL_WS_FLUSH_S": "0.04", "ROLLCALL_WS_GAP_GRACE_S": "0.2"})
+    cfg = load_realtime_config(s, {})
+    assert (cfg.flush_s, cfg.gap_grace_s) == (0.04, 0.2)
+    s = dataclasses.replace(s, extra={"ROLLCALL_WS_FLUSH_S": "0.5"})
+    assert load_realtime_config(s, {}).flush_s == 0.5
+    with pytest.raises(ConfigError, match="ROLLCALL_WS_GAP_GRACE_S"):
+        load_realtime_config(dataclasses.replace(s, extra={"ROLLCALL_WS_GAP_GRACE_S": "x"}), {})
 
 
 def test_bad_value_stops_startup_with_one_line_and_status_2(tmp_path) -> None:

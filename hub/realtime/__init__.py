@@ -2,9 +2,9 @@
 
 ``protocol`` (wire frames and close codes), ``broker`` / ``redis_broker`` (how workers hear
 each other), ``channels`` / ``event_channel`` (per-session and event-wide state and fan-out),
-``connection`` (one socket's bounded send queue), ``node`` (this worker's hub), ``endpoints``
-(handshake and auth), ``store`` (database reads). The protocol for clients is in
-``docs/realtime.md``.
+``connection`` (one socket: direct writes, a bounded overflow queue), ``node`` (this
+worker's hub), ``endpoints`` (handshake and auth), ``store`` (database reads). The protocol
+for clients is in ``docs/realtime.md``.
 """
 
 from __future__ import annotations

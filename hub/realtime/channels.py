@@ -7,9 +7,14 @@ are read from the database log; after a broker reconnect (or while the broker is
 channel catches up from the log the same way. More than ``history_limit`` behind: it reloads
 a snapshot and sends it to every listener instead.
 
-Per event the delta frame is encoded once and the same text queued on every live listener;
-``counts`` (and the attendees' ``seats``) are coalesced to ``counts_hz`` per channel, the last
-value always sent. Fan-out yields to the event loop every ``fanout_batch`` listeners.
+Deltas are batched on the wire: a delta arriving when the channel has sent nothing for
+``flush_s`` goes out at once, alone; the deltas that follow within ``flush_s`` of that send go
+out together as one ``batch`` frame (``{"type": "batch", "session_id", "events": [...]}``, in
+``seq`` order) when the window closes. Each frame is encoded once, as WebSocket bytes, and the
+same bytes are written to every live listener, so a rush costs a write per socket per window,
+not per check-in. ``counts`` (and the attendees' ``seats``) are coalesced to ``counts_hz`` per
+channel, the last value always sent, and never before the deltas they summarise. Fan-out
+yields to the event loop every ``fanout_batch`` listeners.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ log = logging.getLogger("rollcall.realtime")
 
 RING = 256  # recent delta frames kept for quick resumes
 INBOX_MAX = 20_000
+BATCH_MAX = 200  # deltas in one batch frame at most (a long catch-up sends several)
 
 
 def record_key(record: dict[str, Any] | None) -> tuple[Any, ...]:
@@ -50,6 +56,10 @@ class Coalescer:
         self.last = 0.0
         self._timer: asyncio.TimerHandle | None = None
         self._wake = wake
+
+    def ready(self) -> bool:
+        """Due now (no timer armed either way)."""
+        return self.dirty and time.monotonic() - self.last >= self.interval
 
     def due(self) -> bool:
         if not self.dirty:
@@ -90,6 +100,10 @@ class SessionChannel:
         self.behind = False
         self.gap_due = False
         self._gap_timer: asyncio.TimerHandle | None = None
+        # Deltas applied but not yet sent, and when the last delta frame went out.
+        self.outgoing: list[tuple[int, str]] = []
+        self._flushed_at = 0.0
+        self._flush_timer: asyncio.TimerHandle | None = None
         self._wake = asyncio.Event()
         self._counts = Coalescer(self.cfg.counts_interval, self._wake)
         self._snapshot: str | None = None
@@ -117,6 +131,8 @@ class SessionChannel:
         self._counts.cancel()
         if self._gap_timer is not None:
             self._gap_timer.cancel()
+        if self._flush_timer is not None:
+            self._flush_timer.cancel()
         if self._task is not None:
             self._task.cancel()
             try:
@@ -159,8 +175,11 @@ class SessionChannel:
                 if self.gap_due:
                     self.gap_due = False
                     if self.pending:
+                        self.node.holes += 1
                         await self._catch_up()
-                if self._counts.due():
+                await self._maybe_flush()
+                # Counts summarise deltas: never ahead of the deltas sent.
+                if not self.outgoing and self._counts.due():
                     await self._flush_counts()
             except asyncio.CancelledError:
                 raise
@@ -266,6 +285,7 @@ class SessionChannel:
             return
         self.state = state
         self.ring.clear()
+        self.outgoing = []
         self.pending = {s: e for s, e in self.pending.items()
                         if s > state.seq and e.epoch == state.epoch}
         self._snapshot = None
@@ -303,21 +323,88 @@ class SessionChannel:
         frame = p.encode(p.delta_of(event))
         self.ring.append((event.seq, frame))
         self._counts.dirty = True
-        await self._fanout_delta(event.seq, frame)
+        if self.dashboards:
+            self.outgoing.append((event.seq, frame))
+            if len(self.outgoing) >= BATCH_MAX:
+                await self.flush_deltas()
         if self.attendees:
             await self._attendees_after(event)
 
-    async def _fanout_delta(self, seq: int, frame: str) -> None:
+    # --- batched delta fan-out --------------------------------------------------------------
+
+    async def _maybe_flush(self) -> None:
+        """Send the pending deltas now if nothing went out for ``flush_s`` (a lone event on
+        an idle channel is not delayed), else when that window closes."""
+        if not self.outgoing:
+            return
+        wait = self._flushed_at + self.cfg.flush_s - time.monotonic()
+        if wait <= 0:
+            await self.flush_deltas()
+        elif self._flush_timer is None:
+            self._flush_timer = asyncio.get_running_loop().call_later(wait, self._flush_fire)
+
+    def _flush_fire(self) -> None:
+        self._flush_timer = None
+        self._wake.set()
+
+    async def flush_deltas(self) -> None:
+        """Write the pending deltas to every live dashboard: one frame (a lone delta, or a
+        ``batch`` of them) encoded once; a dashboard that already holds some of them (it just
+        caught up) gets only the rest; one that is behind is caught up from the ring or log."""
+        out, self.outgoing = self.outgoing, []
+        if self._flush_timer is not None:
+            self._flush_timer.cancel()
+            self._flush_timer = None
+        self._flushed_at = time.monotonic()
+        if not out:
+            return
+        first, last = out[0][0], out[-1][0]
+        text = out[0][1] if len(out) == 1 else p.batch(self.session_id, [f for _, f in out])
+        frames: tuple[str, ...] = (text,)
+        data = p.wire(text)
+        # Counts due now ride in the same write as the deltas they follow (one syscall per
+        # socket, not two); a dashboard with nothing new gets them alone.
+        counts: tuple[str, bytes] | None = None
+        state = self.state
+        if state is not None and state.seq == last and self._counts.ready():
+            self._counts.flushed()
+            ctext = p.encode(p.CountsFrame(session_id=self.session_id, seq=state.seq,
+                                           epoch=state.epoch, counts=state.counts))
+            counts = (ctext, p.wire(ctext))
+            frames = (text, ctext)
+            data += counts[1]
+        rest: dict[int, tuple[tuple[str, ...], bytes]] = {}
         batch = self.cfg.fanout_batch
+        sent = 0
         for i, c in enumerate(list(self.dashboards)):
             if c.live:
-                if c.last_seq == seq - 1:
-                    c.last_seq = seq
-                    c.send(frame)
-                elif c.last_seq < seq - 1 and c.closing is None:
-                    self.node.start_catch_up(self, c, c.last_seq)
+                held = c.last_seq
+                if held == first - 1:
+                    c.last_seq = last
+                    c.send_all(frames, data)
+                    sent += 1
+                elif held < first - 1:
+                    if c.closing is None:
+                        self.node.start_catch_up(self, c, held)
+                elif held < last:
+                    part = rest.get(held)
+                    if part is None:
+                        tail = [f for s, f in out if s > held]
+                        one = tail[0] if len(tail) == 1 else p.batch(self.session_id, tail)
+                        part = rest[held] = ((one, counts[0]), p.wire(one) + counts[1]) \
+                            if counts else ((one,), p.wire(one))
+                    c.last_seq = last
+                    c.send_all(*part)
+                    sent += 1
+                elif counts is not None:
+                    c.send(*counts)
             if i % batch == batch - 1:
                 await asyncio.sleep(0)
+        self.node.frames_sent += sent * (2 if counts else 1)
+        if len(out) > 1:
+            self.node.batches += 1
+        if counts is not None and self.attendees:
+            await self._fanout(self.attendees, self.seats_frame())
 
     async def _flush_counts(self) -> None:
         state = self.state
@@ -327,6 +414,7 @@ class SessionChannel:
         if self.dashboards:
             frame = p.encode(p.CountsFrame(session_id=sid, seq=seq, epoch=epoch, counts=counts))
             await self._fanout(self.dashboards, frame, live_only=True)
+            self.node.frames_sent += len(self.dashboards)
         if self.attendees:
             seats = p.encode(p.SeatsFrame(session_id=sid, seq=seq, epoch=epoch,
                                           capacity=counts.capacity, remaining=counts.remaining))
@@ -335,9 +423,10 @@ class SessionChannel:
     async def _fanout(self, conns: Iterable[Connection], frame: str, *,
                       live_only: bool = False) -> None:
         batch = self.cfg.fanout_batch
+        data = p.wire(frame)
         for i, c in enumerate(list(conns)):
             if c.live or not live_only:
-                c.send(frame)
+                c.send(frame, data)
             if i % batch == batch - 1:
                 await asyncio.sleep(0)
 

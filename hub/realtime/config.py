@@ -10,7 +10,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from hub.config import ConfigError, Settings
+from hub.config import ConfigError, Settings, seconds_setting
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,7 @@ class RealtimeConfig:
     snapshot_records: int = 50  # records in a snapshot
     auth_timeout_s: float = 10.0  # first-message auth must arrive this soon
     gap_grace_s: float = 0.15  # an out-of-order event waits this long for the missing ones
+    flush_s: float = 0.025  # deltas of a channel within this window go out as one batch frame
     degraded_poll_s: float = 1.0  # while the broker is away, catch up from the log this often
     # The kernel's send buffer per socket (0: the kernel's own autotuning, up to 4 MiB on
     # Linux, which hides a stalled client for a long time).
@@ -44,13 +45,23 @@ _FIELDS: dict[str, tuple[str, type]] = {
     "ROLLCALL_WS_DEGRADED_POLL_S": ("degraded_poll_s", float),
     "ROLLCALL_WS_SNDBUF": ("socket_sndbuf", int),
 }
+# Validated with the other settings in hub/config.py (0 is allowed: no batching, no grace).
+_SECONDS: dict[str, tuple[str, float]] = {
+    "ROLLCALL_WS_FLUSH_S": ("flush_s", 1.0),
+    "ROLLCALL_WS_GAP_GRACE_S": ("gap_grace_s", 10.0),
+}
 
 
 def load_realtime_config(
     settings: Settings, environ: Mapping[str, str] | None = None
 ) -> RealtimeConfig:
     env = os.environ if environ is None else environ
-    values: dict[str, float | int] = {}
+    values: dict[str, float | int] = {
+        "flush_s": settings.ws_flush_s, "gap_grace_s": settings.ws_gap_grace_s}
+    for name, (attr, high) in _SECONDS.items():
+        raw = settings.extra.get(name)
+        if raw:  # tests shorten or lengthen these per app
+            values[attr] = seconds_setting({name: raw}, name, 0.0, low=0.0, high=high)
     for name, (attr, kind) in _FIELDS.items():
         raw = settings.extra.get(name) or env.get(name)
         if not raw:

@@ -1,10 +1,18 @@
-"""One client connection: a send queue bounded in bytes, drained by one writer task.
+"""One client connection: frames written straight to the socket, a bounded overflow queue.
 
-Fan-out only ever appends already-encoded text to the queue (never awaits a socket), so a
-stalled phone cannot slow the door or the other dashboards. When a frame would push the queue
-past its bound, the queue is dropped at once (its memory freed) and the connection is closed
-with 4008; the client resumes with ``?since=`` on reconnect. Catch-up from the log uses
-``send_paced``, which waits for room instead, so a long resume never trips the bound.
+Under uvicorn (``rollcall serve``) a connection writes each frame directly to the server's
+transport: fan-out builds the WebSocket frame once (``protocol.wire``) and the same bytes go to
+every socket, with no per-connection task or queue. Only when a socket pushes back (its
+transport's buffer is over the high-water mark) are frames queued here, and one short-lived
+task drains that queue once the socket is writable again. The queue is bounded in bytes: when
+a frame would push it past ``max_bytes``, it is dropped at once (its memory freed) and the
+connection is closed with 4008; the client resumes with ``?since=`` on reconnect. Catch-up from
+the log uses ``send_paced``, which waits for room instead, so a long resume never trips the
+bound. Fan-out never waits on a socket.
+
+Without uvicorn's protocol (Starlette's test client) every frame goes through the queue and the
+drain task sends it with ``ws.send_text``; a connection with no socket at all (unit tests)
+only queues.
 """
 
 from __future__ import annotations
@@ -19,26 +27,69 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from hub.realtime.protocol import Close
+from hub.realtime.protocol import Close, wire
 
 if TYPE_CHECKING:
     from hub.realtime.store import AttendeeIdentity
 
 log = logging.getLogger("rollcall.realtime")
 
+CLOSE_TIMEOUT_S = 10.0  # a peer that never answers our close frame is dropped after this
+
+
+def server_protocol(send: Any) -> Any:
+    """uvicorn's websockets-sansio protocol behind an ASGI ``send`` (Starlette wraps ``send``
+    in closures), when frames may be written to its transport directly: no extension (such
+    as permessage-deflate) negotiated. None otherwise (another server, a test client)."""
+    try:
+        from uvicorn.protocols.websockets.websockets_sansio_impl import (
+            WebSocketsSansIOProtocol,
+        )
+    except ImportError:  # pragma: no cover - uvicorn is a dependency
+        return None
+    todo, looked = [send], 0
+    while todo and looked < 20:
+        fn = todo.pop()
+        looked += 1
+        owner = getattr(fn, "__self__", None)
+        if isinstance(owner, WebSocketsSansIOProtocol):
+            conn = getattr(owner, "conn", None)
+            if conn is None or getattr(conn, "extensions", None):
+                return None
+            return owner
+        for cell in getattr(fn, "__closure__", None) or ():
+            try:
+                value = cell.cell_contents
+            except ValueError:
+                continue
+            if callable(value):
+                todo.append(value)
+    return None
+
 
 class Connection:
-    def __init__(self, ws: WebSocket, *, kind: str, max_bytes: int,
+    __slots__ = (
+        "ws", "proto", "kind", "session_id", "max_bytes", "queue", "queued", "last_seq", "live",
+        "generation", "catching_up", "identity", "may_prompt", "closing", "close_reason",
+        "last_seen", "last_ping", "me_version", "_on_kill", "_drainer", "_room", "done",
+        "__weakref__",
+    )
+
+    def __init__(self, ws: WebSocket | None, *, kind: str, max_bytes: int,
                  session_id: str | None = None,
-                 on_kill: Callable[[Close], None] | None = None) -> None:
+                 on_kill: Callable[[Close], None] | None = None,
+                 proto: Any = None) -> None:
         self.ws = ws
+        # uvicorn's protocol: frames are written to its transport directly.
+        self.proto = proto
         self._on_kill = on_kill
         self.kind = kind  # "dashboard" | "attendee" | "event"
         self.session_id = session_id
         self.max_bytes = max_bytes
-        self.queue: deque[str] = deque()
+        # Frames waiting for the socket: wire bytes (direct) or text (through ``ws``).
+        self.queue: deque[str | bytes] = deque()
         self.queued = 0
-        # Session channels: the last delta seq queued, and whether live deltas may be queued
+        # Session channels: the last delta seq sent, and whether live deltas may be sent
         # (False while the connection is catching up from the log).
         self.last_seq = -1
         self.live = False
@@ -52,35 +103,109 @@ class Connection:
         self.last_seen = now
         self.last_ping = now
         self.me_version = 0  # attendee: bumped whenever a ``me`` frame is queued
-        self._wake = asyncio.Event()
-        self._room = asyncio.Event()
-        self._room.set()
-        self.killed = asyncio.Event()  # set when closing was decided
-        self.closed = asyncio.Event()  # set when the writer has finished
+        self._drainer: asyncio.Task[None] | None = None
+        self._room: asyncio.Future[None] | None = None  # send_paced waits for room
+        # Resolved when closing was decided (made on first use: most connections never
+        # need it under uvicorn).
+        self.done: asyncio.Future[None] | None = None
 
-    # --- queueing ---------------------------------------------------------------------------
+    @property
+    def direct(self) -> bool:
+        return self.proto is not None
 
-    def send(self, frame: str) -> bool:
-        """Queue ``frame``; False when the connection is closing (or now closes: too slow)."""
+    # --- sending ----------------------------------------------------------------------------
+
+    def send(self, frame: str, data: bytes | None = None) -> bool:
+        """Send ``frame`` (``data``: the same frame as wire bytes, when the caller has built
+        them once for many sockets); False when the connection is closing (or now closes:
+        too slow). Never waits."""
         if self.closing is not None:
             return False
-        size = len(frame)
+        proto = self.proto
+        if proto is not None:
+            if data is None:
+                data = wire(frame)
+            if not self.queue:
+                if proto.close_sent or proto.transport.is_closing():
+                    return False
+                if proto.writable.is_set():
+                    proto.transport.write(data)
+                    return True
+            return self._enqueue(data)
+        return self._enqueue(frame)
+
+    def send_all(self, frames: tuple[str, ...], data: bytes) -> bool:
+        """Send several frames at once; ``data``: all of them as wire bytes, in order (one
+        write to the socket)."""
+        if self.proto is not None:
+            return self.send(frames[0], data)
+        return all([self.send(f) for f in frames])
+
+    def _enqueue(self, item: str | bytes) -> bool:
+        size = len(item)
         if self.queue and self.queued + size > self.max_bytes:
             self.kill(Close.TOO_SLOW, "too slow: send queue full")
             return False
-        self.queue.append(frame)
+        self.queue.append(item)
         self.queued += size
-        if self.queued > self.max_bytes // 2:
-            self._room.clear()
-        self._wake.set()
+        if self._drainer is None and self.ws is not None:
+            self._drainer = asyncio.get_running_loop().create_task(
+                self._drain(), name="rollcall-ws-drain")
         return True
 
     async def send_paced(self, frame: str) -> bool:
-        """Queue ``frame`` once the queue is at most half full (for catch-up)."""
+        """Send ``frame`` once the queue is at most half full (for catch-up)."""
         while self.closing is None and self.queued > self.max_bytes // 2:
-            self._room.clear()
-            await self._room.wait()
+            if self._room is None:
+                self._room = asyncio.get_running_loop().create_future()
+            await asyncio.shield(self._room)
         return self.send(frame)
+
+    def _room_made(self) -> None:
+        room = self._room
+        if room is not None and (self.queued <= self.max_bytes // 2 or self.closing is not None):
+            self._room = None
+            if not room.done():
+                room.set_result(None)
+
+    async def _drain(self) -> None:
+        """Empty the queue into the socket as it accepts data; ends when the queue is empty."""
+        proto, ws, q = self.proto, self.ws, self.queue
+        try:
+            while q and self.closing is None:
+                if proto is not None:
+                    if not proto.writable.is_set():
+                        await proto.writable.wait()
+                        if proto.disconnected:
+                            self.kill(Close.GOING_AWAY, "disconnected")
+                            break
+                        continue
+                    if proto.transport.is_closing():
+                        self.kill(Close.GOING_AWAY, "disconnected")
+                        break
+                    item = q.popleft()
+                    self.queued -= len(item)
+                    proto.transport.write(item)
+                else:
+                    assert ws is not None
+                    item = q.popleft()
+                    self.queued -= len(item)
+                    await ws.send_text(item)  # type: ignore[arg-type]
+                self._room_made()
+            if self.closing is not None and proto is None:
+                await self._send_close()
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            self.kill(Close.GOING_AWAY, "disconnected")
+        except Exception:  # noqa: BLE001 - e.g. uvicorn's ClientDisconnected
+            self.kill(Close.GOING_AWAY, "disconnected")
+        finally:
+            self._drainer = None
+            if self.closing is not None:
+                q.clear()
+                self.queued = 0
+            self._room_made()
+
+    # --- closing ----------------------------------------------------------------------------
 
     def kill(self, code: Close, reason: str = "") -> None:
         """Close with ``code``: drop what is queued now, then send the close frame."""
@@ -90,42 +215,70 @@ class Connection:
         self.close_reason = reason
         self.queue.clear()
         self.queued = 0
-        self._wake.set()
-        self._room.set()
-        self.killed.set()
+        if self.done is not None and not self.done.done():
+            self.done.set_result(None)
+        self._room_made()
         if self._on_kill is not None:
             self._on_kill(code)
         if self.catching_up is not None:
             self.catching_up.cancel()
+        if self.proto is not None:
+            self._close_direct(code, reason)
+        elif self.ws is not None and self._drainer is None:
+            self._drainer = asyncio.get_running_loop().create_task(
+                self._drain(), name="rollcall-ws-close")
 
-    # --- the writer -------------------------------------------------------------------------
-
-    async def write_forever(self) -> None:
-        """Drain the queue into the socket until the connection closes."""
+    def _close_direct(self, code: Close, reason: str) -> None:
+        """What uvicorn does for an ASGI ``websocket.close``, without waiting for the socket:
+        the endpoint's pending ``receive`` wakes with the disconnect, the close frame is
+        written after what the transport holds, and a peer that never answers is dropped
+        after CLOSE_TIMEOUT_S."""
+        proto = self.proto
+        transport = proto.transport
+        if self._drainer is not None and self._drainer is not asyncio.current_task():
+            self._drainer.cancel()
+        if proto.close_sent or transport.is_closing():
+            if not proto.disconnected:
+                proto.queue.put_nowait({"type": "websocket.disconnect", "code": int(code)})
+            return
+        reason = reason[:120]
+        proto.queue.put_nowait({"type": "websocket.disconnect", "code": int(code),
+                                "reason": reason})
         try:
-            while True:
-                while self.queue:
-                    frame = self.queue.popleft()
-                    self.queued -= len(frame)
-                    if self.queued <= self.max_bytes // 2:
-                        self._room.set()
-                    await self.ws.send_text(frame)
-                if self.closing is not None:
-                    break
-                self._wake.clear()
-                if not self.queue and self.closing is None:
-                    await self._wake.wait()
-            await self._send_close()
-        except (WebSocketDisconnect, RuntimeError, OSError):
-            self.kill(Close.GOING_AWAY, "disconnected")
-        finally:
-            self.queue.clear()
-            self.queued = 0
-            self._room.set()
-            self.closed.set()
+            proto.conn.send_close(int(code), reason)
+            transport.write(b"".join(proto.conn.data_to_send()))
+        except Exception:  # noqa: BLE001 - the peer is gone already
+            transport.abort()
+            return
+        proto.close_sent = True
+        if proto.read_paused:
+            proto.read_paused = False
+            transport.resume_reading()
+        # A stalled peer would keep a graceful close waiting for its buffer: abort then.
+        proto.close_timer = proto.loop.call_later(CLOSE_TIMEOUT_S, transport.abort)
+
+    def closed_future(self) -> asyncio.Future[None]:
+        """Resolved once closing is decided."""
+        if self.done is None:
+            self.done = asyncio.get_running_loop().create_future()
+            if self.closing is not None:
+                self.done.set_result(None)
+        return self.done
+
+    async def finish(self, within: float) -> None:
+        """Give the close frame ``within`` s to leave (through the queue, without uvicorn)."""
+        drainer = self._drainer
+        if drainer is None or self.proto is not None:  # direct: the close frame is written
+            return
+        with contextlib.suppress(TimeoutError, asyncio.CancelledError, Exception):
+            await asyncio.wait_for(asyncio.shield(drainer), timeout=within)
+        if not drainer.done():
+            drainer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await drainer
 
     async def _send_close(self) -> None:
-        assert self.closing is not None
+        assert self.closing is not None and self.ws is not None
         if self.ws.application_state != WebSocketState.CONNECTED:
             return
         with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):

@@ -30,7 +30,7 @@ from hub.auth import ATTENDEE_COOKIE, KIOSK_COOKIE, STAFF_COOKIE, Principal
 from hub.errors import Forbidden, TooManyRequests, Unauthorized
 from hub.realtime import protocol as p
 from hub.realtime import store
-from hub.realtime.connection import Connection
+from hub.realtime.connection import Connection, server_protocol
 from hub.realtime.node import Node, UnknownSession
 from hub.state import Hub, hub_of
 from hub.throttle import moderator_keys, throttle_of
@@ -167,34 +167,13 @@ async def _authorise(hub: Hub, ws: WebSocket, kind: str, session_id: str | None)
     raise Refused(p.Close.FORBIDDEN, "You may not watch this.")
 
 
-def _server_transport(send: Any) -> Any:
-    """The server's transport behind an ASGI ``send`` (uvicorn's protocol holds it; Starlette
-    wraps ``send`` in closures). None when there is none (a test client)."""
-    todo, looked = [send], 0
-    while todo and looked < 20:
-        fn = todo.pop()
-        looked += 1
-        transport = getattr(getattr(fn, "__self__", None), "transport", None)
-        if transport is not None and hasattr(transport, "get_extra_info"):
-            return transport
-        for cell in getattr(fn, "__closure__", None) or ():
-            try:
-                value = cell.cell_contents
-            except ValueError:
-                continue
-            if callable(value):
-                todo.append(value)
-    return None
-
-
-def _cap_kernel_buffer(ws: WebSocket, nbytes: int) -> None:
+def _cap_kernel_buffer(proto: Any, nbytes: int) -> None:
     """Cap the socket's kernel send buffer (Linux lets it grow to 4 MiB), so a client that
     stops reading pushes back on the send queue within seconds rather than after megabytes.
     Best effort: it needs the server's transport (uvicorn), absent under a test client."""
-    if nbytes <= 0:
+    if nbytes <= 0 or proto is None:
         return
-    transport = _server_transport(getattr(ws, "_send", None))
-    sock = transport.get_extra_info("socket") if transport is not None else None
+    sock = proto.transport.get_extra_info("socket")
     if sock is None:
         return
     try:
@@ -203,12 +182,25 @@ def _cap_kernel_buffer(ws: WebSocket, nbytes: int) -> None:
         log.debug("could not cap the send buffer: %s", exc)
 
 
+def _forget_handshake(ws: WebSocket, proto: Any) -> None:
+    """Drop what only the handshake needed (its headers, parsed cookies, the request and
+    response objects uvicorn keeps): some kilobytes a connection, for hours."""
+    ws.scope["headers"] = []
+    for attr in ("_headers", "_cookies", "_url", "_base_url", "_query_params"):
+        ws.__dict__.pop(attr, None)
+    if proto is not None:
+        proto.scope["headers"] = []
+        proto.request = None
+        proto.response = None
+
+
 async def _serve(ws: WebSocket, kind: str) -> None:
     hub = hub_of(ws)
     node = _node(hub)
     session_id = ws.path_params.get("session_id")
     await ws.accept()
-    _cap_kernel_buffer(ws, node.cfg.socket_sndbuf)
+    proto = server_protocol(getattr(ws, "_send", None))
+    _cap_kernel_buffer(proto, node.cfg.socket_sndbuf)
     try:
         since, epoch = _query(ws)
         grant = await _authorise(hub, ws, kind, session_id)
@@ -221,12 +213,13 @@ async def _serve(ws: WebSocket, kind: str) -> None:
         log.exception("authorising a %s connection failed", kind)
         await _refuse(ws, p.Close.INTERNAL_ERROR, "The hub cannot check credentials now.")
         return
+    _forget_handshake(ws, proto)
 
     c = Connection(ws, kind=kind, max_bytes=node.cfg.queue_bytes, session_id=session_id,
-                   on_kill=node.counted)
+                   on_kill=node.counted, proto=proto)
     c.identity = grant.attendee
     c.may_prompt = grant.may_prompt
-    writer = asyncio.create_task(c.write_forever(), name="rollcall-ws-writer")
+    del grant
     reader: asyncio.Task[None] | None = None
     try:
         try:
@@ -243,22 +236,22 @@ async def _serve(ws: WebSocket, kind: str) -> None:
         except Exception:  # noqa: BLE001 - e.g. the database is away: the client retries
             log.exception("joining %s %s failed", kind, session_id or "")
             c.kill(p.Close.INTERNAL_ERROR, "The hub could not load this view; retrying helps.")
-        reader = asyncio.create_task(_read_forever(node, c), name="rollcall-ws-reader")
-        killed = asyncio.create_task(c.killed.wait())
-        await asyncio.wait({reader, killed}, return_when=asyncio.FIRST_COMPLETED)
-        killed.cancel()
+        if c.direct:
+            # Closing writes the close frame and wakes this read with the disconnect, so
+            # the endpoint itself reads: no extra task per connection.
+            await _read_forever(node, c)
+        else:
+            reader = asyncio.create_task(_read_forever(node, c), name="rollcall-ws-reader")
+            await asyncio.wait({reader, c.closed_future()},
+                               return_when=asyncio.FIRST_COMPLETED)
         c.kill(p.Close.NORMAL)  # no-op when already closing
-        # Let the writer deliver the close frame; a peer that never reads again is dropped.
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(c.closed.wait()), timeout=node.cfg.dead_s)
+        # Let the close frame leave; a peer that never reads again is dropped.
+        await c.finish(within=node.cfg.dead_s)
     finally:
-        for t in (writer, reader):
-            if t is not None and not t.done():
-                t.cancel()
-        for t in (writer, reader):
-            if t is not None:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await t
+        if reader is not None and not reader.done():
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await reader
         await node.leave(c)
 
 
@@ -269,6 +262,7 @@ async def _refuse(ws: WebSocket, code: p.Close, message: str) -> None:
 
 async def _read_forever(node: Node, c: Connection) -> None:
     ws = c.ws
+    assert ws is not None
     while c.closing is None:
         msg = await ws.receive()
         if msg["type"] == "websocket.disconnect":

@@ -140,8 +140,9 @@ class EventChannel:
                 continue
             frame = p.encode(p.CountsFrame(session_id=sid, seq=row.seq, epoch=row.epoch,
                                            counts=row.counts))
+            data = p.wire(frame)
             for i, c in enumerate(list(self.conns)):
-                c.send(frame)
+                c.send(frame, data)
                 if i % batch == batch - 1:
                     await asyncio.sleep(0)
 

@@ -49,6 +49,11 @@ class Node:
         self._tasks: list[asyncio.Task[None]] = []
         self.slow_closed = 0
         self.dead_closed = 0
+        # /healthz: holes filled from the log after the gap grace, frames written to
+        # dashboards (deltas, batches and counts), and how many of them were batches.
+        self.holes = 0
+        self.frames_sent = 0
+        self.batches = 0
         settings = hub.settings
         self.broker: Broker
         if settings.redis_url:
@@ -89,6 +94,9 @@ class Node:
             "queued_bytes": sum(c.queued for c in self.conns),
             "closed_too_slow": self.slow_closed,
             "closed_no_heartbeat": self.dead_closed,
+            "holes": self.holes,
+            "frames_sent": self.frames_sent,
+            "batches": self.batches,
         }
         return out
 
@@ -301,7 +309,7 @@ class Node:
         while True:
             await asyncio.sleep(tick)
             now = time.monotonic()
-            frames: dict[str | None, str] = {}
+            frames: dict[str | None, tuple[str, bytes]] = {}
             for c in list(self.conns):
                 if c.closing is not None:
                     continue
@@ -313,8 +321,9 @@ class Node:
                 c.last_ping = now
                 frame = frames.get(c.session_id)
                 if frame is None:
-                    frame = frames[c.session_id] = self._ping_frame(c.session_id)
-                c.send(frame)
+                    text = self._ping_frame(c.session_id)
+                    frame = frames[c.session_id] = (text, p.wire(text))
+                c.send(*frame)
 
     def _ping_frame(self, session_id: str | None) -> str:
         ch = self.sessions.get(session_id) if session_id else None

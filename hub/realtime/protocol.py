@@ -231,6 +231,28 @@ def encode(frame: _Frame) -> str:
     return _encoder.encode(frame).decode()
 
 
+def batch(session_id: str, deltas: list[str]) -> str:
+    """Several delta frames of one session (already encoded, consecutive ``seq``) as one
+    message: ``{"type": "batch", "session_id": ..., "events": [delta, ...]}``. Clients apply
+    the events in order exactly as if each had come alone."""
+    sid = _encoder.encode(session_id).decode()
+    return '{"type":"batch","session_id":' + sid + ',"events":[' + ",".join(deltas) + "]}"
+
+
+def wire(text: str) -> bytes:
+    """``text`` as one whole WebSocket text frame from a server (unmasked, no extension):
+    built once, the same bytes are written to every socket of a fan-out."""
+    data = text.encode()
+    n = len(data)
+    if n < 126:
+        head = bytes((0x81, n))
+    elif n < 65536:
+        head = bytes((0x81, 126)) + n.to_bytes(2, "big")
+    else:
+        head = bytes((0x81, 127)) + n.to_bytes(8, "big")
+    return head + data
+
+
 class BadFrame(Exception):
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)

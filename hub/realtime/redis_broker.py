@@ -125,12 +125,14 @@ class RedisBroker:
         return self._live
 
     async def publish(self, channel: str, data: bytes) -> None:
-        if channel in self._wanted:
-            self._on_message(channel, data)  # our own subscribers, at once
+        # Redis first: the publisher task is woken before our own channel task, so the other
+        # workers (whose dashboards may wait on this seq) hear it as early as possible.
         if len(self._outbox) == self._outbox.maxlen:
             self.dropped += 1  # the deque drops the oldest to make room
         self._outbox.append((self._prefix + channel, self.origin + data))
         self._outbox_ready.set()
+        if channel in self._wanted:
+            self._on_message(channel, data)  # our own subscribers, at once
 
     async def subscribe(self, channel: str) -> None:
         self._wanted.add(channel)

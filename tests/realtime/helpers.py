@@ -138,6 +138,7 @@ class Dashboard:
     problems: list[str] = field(default_factory=list)
     snapshots: int = 0
     close_code: int | None = None
+    batches: list[list[int]] = field(default_factory=list)  # the seqs of each batch frame
     _task: asyncio.Task[None] | None = None
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -161,6 +162,11 @@ class Dashboard:
             self._changed.set()
 
     def take(self, m: dict[str, Any]) -> None:
+        if m["type"] == "batch":  # several deltas in one frame: apply them in order
+            self.batches.append([e["seq"] for e in m["events"]])
+            for e in m["events"]:
+                self.take(e)
+            return
         self.frames.append(m)
         kind = m["type"]
         if kind == "ping" and self.ws is not None:

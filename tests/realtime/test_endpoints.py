@@ -78,10 +78,11 @@ def checkin(rt: TestClient, ev: Event, i: int, action: str = "checkin") -> dict[
 
 def receive_until(ws: Session, kind: str, limit: int = 50) -> list[dict[str, Any]]:
     """Frames up to and including the first of type ``kind``."""
-    seen = []
+    seen: list[dict[str, Any]] = []
     for _ in range(limit):
         m = ws.receive_json()
-        seen.append(m)
+        # A batch frame carries several deltas: the client applies them one by one.
+        seen.extend(m["events"] if m["type"] == "batch" else [m])
         if m["type"] == kind:
             return seen
     raise AssertionError(f"no {kind} frame in {seen}")
@@ -397,3 +398,7 @@ def test_healthz_reports_the_in_process_broker(rt: TestClient) -> None:
     body = rt.get("/healthz").json()
     assert body["status"] == "ok"
     assert body["broker"]["kind"] == "memory" and body["broker"]["state"] == "ok"
+    local = body["broker"]["local"]
+    assert {"connections", "channels", "queued_bytes", "closed_too_slow", "closed_no_heartbeat",
+            "holes", "frames_sent", "batches"} <= set(local)
+    assert (local["holes"], local["frames_sent"], local["batches"]) == (0, 0, 0)

@@ -21,6 +21,9 @@ class StubNode:
     cfg: RealtimeConfig = field(default_factory=lambda: RealtimeConfig(queue_bytes=20_000))
     hub: Any = None
     catch_ups: list[int] = field(default_factory=list)
+    holes: int = 0
+    frames_sent: int = 0
+    batches: int = 0
 
     def start_catch_up(self, ch: Any, c: Connection, since: int) -> None:
         self.catch_ups.append(since)
@@ -65,10 +68,12 @@ async def test_one_encoding_per_event_shared_by_every_socket_and_the_loop_keeps_
     await asyncio.sleep(0)
     before = ticks
     await ch._apply(arrival(1))
+    await ch.flush_deltas()
     stop = True
     await t
     frames = [c.queue[0] for c in conns]
     assert all(f is frames[0] for f in frames)  # the same text object: encoded once
+    assert isinstance(frames[0], str)
     assert '"seq":1' in frames[0] and all(c.last_seq == 1 for c in conns)
     assert ticks - before >= 5000 // node.cfg.fanout_batch - 1  # yielded while fanning out
 
@@ -80,12 +85,14 @@ async def test_a_full_queue_closes_only_that_connection_and_frees_it() -> None:
     while slow.closing is None:
         seq += 1
         await ch._apply(arrival(seq))
+        await ch.flush_deltas()
         fine.queue.clear()  # this one reads
         fine.queued = 0
         assert slow.queued <= node.cfg.queue_bytes
     assert slow.closing == p.Close.TOO_SLOW
     assert slow.queued == 0 and not slow.queue
     await ch._apply(arrival(seq + 1))
+    await ch.flush_deltas()
     assert fine.closing is None and fine.last_seq == seq + 1
 
 
@@ -94,8 +101,11 @@ async def test_events_out_of_order_are_delivered_in_order_and_duplicates_dropped
     ch, (c,) = channel(1, node)
     for seq in (2, 3, 1, 3, 2, 4):
         await ch._offer(arrival(seq))
-    sent = [json.loads(f)["seq"] for f in c.queue]
-    assert sent == [1, 2, 3, 4]
+    await ch.flush_deltas()
+    batch, counts = [json.loads(f) for f in c.queue]  # in order, in one batch frame
+    assert counts["type"] == "counts" and counts["seq"] == 4  # after the deltas
+    assert batch["type"] == "batch" and batch["session_id"] == "s1"
+    assert [e["seq"] for e in batch["events"]] == [1, 2, 3, 4]
     assert ch.pending == {}
 
 

@@ -1,7 +1,7 @@
 // The real-time client: one WebSocket with resume. See docs/realtime.md for the protocol.
 //
 // On connect the hub sends a `snapshot` (counts, latest records, seq); then deltas, each with
-// the session's `seq`. On a drop we reconnect with `?since=<last seq>` and get exactly what we
+// the session's `seq` (several deltas may come as one `batch` frame: its `events`, in order). On a drop we reconnect with `?since=<last seq>` and get exactly what we
 // missed (or a fresh snapshot). A gap in `seq` is treated like a drop. `counts` messages carry
 // absolute values, so seeing one twice is harmless. Close codes 4400-4499 mean "do not
 // reconnect" (bad credentials, forbidden, unknown session); anything else means "reconnect".
@@ -138,6 +138,16 @@ export class Live {
 
   handle(msg) {
     const type = msg.type;
+    if (type === "batch") {
+      // Several deltas in one frame, in seq order: apply each as if it had come alone, and
+      // stop at a gap (resume() has replaced the connection; the rest comes again from it).
+      const ws = this.ws;
+      for (const ev of msg.events || []) {
+        this.handle(ev);
+        if (this.ws !== ws) return;
+      }
+      return;
+    }
     if (type === "ping" || type === "heartbeat") {
       if (this.ws && this.ws.readyState === 1) {
         try { this.ws.send(JSON.stringify({ type: "pong" })); } catch (_) { /* closing */ }
