@@ -1,8 +1,9 @@
 """Who is asking: API keys, staff logins, kiosks and attendees, resolved to a Principal.
 
 API keys are stored as SHA-256 digests (they are long random tokens, so a fast hash is the
-right tool) and compared in constant time; every request reads the key row, so disabling a key
-takes effect at once on every worker. Staff passwords are hashed with Argon2id.
+right tool) and compared in constant time; every request reads the key row (the door caches
+the principal for 30 s but re-reads the key's enabled flag inside every batch), so disabling
+a key takes effect at once on every worker. Staff passwords are hashed with Argon2id.
 Browser logins are signed, HttpOnly cookies (itsdangerous).
 """
 

@@ -164,6 +164,9 @@ class SessionChannel:
                 if self.behind:
                     self.behind = False
                     await self._catch_up()
+                    # The log has the events, not the settings: a refresh lost with an
+                    # overflowing inbox or a broker outage is made good here.
+                    await self._refresh()
                 while self.inbox:
                     item = self.inbox.popleft()
                     if isinstance(item, p.BusPrompt):

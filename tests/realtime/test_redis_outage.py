@@ -79,8 +79,13 @@ async def test_redis_stopped_and_restarted_checkins_go_on_and_dashboards_converg
         # The door does not notice: every check-in succeeds while Redis is away...
         await door.checkin_many(range(50, 150))
         assert door.failures == []
+        # A new capacity set through worker A reaches B's dashboard too (no Redis to carry it).
+        r = await door.client.put(f"{a.url}/api/v2/sessions/{event.session_id}",
+                                  json={"capacity": 400})
+        assert r.status_code == 200, r.text
         # ...and the dashboards keep up from the database meanwhile.
         outage_counts = await door.counts()
+        assert (outage_counts["capacity"], outage_counts["remaining"]) == (400, 250)
         for d in boards:
             await d.wait_counts(outage_counts)
 
