@@ -345,11 +345,15 @@ class PgStore:
         self.pg = pg
 
     async def lock(self, session_id: str) -> dict[str, Any]:
-        """Lock the session's counter row; the session's row. Raises NotFound."""
+        """Lock the session's counter row; the session's row. Raises NotFound.
+
+        In a pipeline, so that the transaction's ``BEGIN`` travels with the lock's query
+        (one round trip, not two)."""
         from psycopg.rows import dict_row
 
         cur = self.pg.cursor(row_factory=dict_row)
-        await cur.execute(_PG_SESSION, {"sid": session_id})
+        async with self.pg.pipeline():
+            await cur.execute(_PG_SESSION, {"sid": session_id})
         row = await cur.fetchone()
         if row is None:
             raise NotFound(f"No session with id {session_id!r}.")
