@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
 import os
 import secrets
@@ -15,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.config import ConfigError, Settings, load_settings
-from storage.db import make_engine, migrate
+from storage.db import migrate, run_in_tx
 
 T = TypeVar("T")
 
@@ -26,15 +25,7 @@ def die(message: str, code: int = 2) -> None:
 
 
 def _with_conn(settings: Settings, fn: Callable[[AsyncConnection], Awaitable[T]]) -> T:
-    async def go() -> T:
-        engine = make_engine(settings.database)
-        try:
-            async with engine.begin() as conn:
-                return await fn(conn)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(go())
+    return run_in_tx(settings.database, fn)
 
 
 def _migrate(settings: Settings) -> None:
@@ -43,6 +34,24 @@ def _migrate(settings: Settings) -> None:
     except Exception as exc:  # noqa: BLE001 - one clear line, not a traceback
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         die(f"cannot prepare the database {settings.database.display}: {first}")
+
+
+# How ``rollcall serve`` runs uvicorn (the benchmark's empty-endpoint ceiling uses the same).
+SERVER_SETTINGS: dict[str, object] = dict(
+    loop="uvloop",
+    http="httptools",
+    ws="websockets-sansio",
+    # Frames are small JSON; a deflate context per socket would cost far more memory
+    # (browsers always offer it) than it saves bandwidth.
+    ws_per_message_deflate=False,
+    # The hub sends its own JSON heartbeat (``ping`` every ROLLCALL_WS_PING_S, a silent
+    # peer closed after ROLLCALL_WS_DEAD_S: hub/realtime/node.py), which browser code can
+    # see; uvicorn's protocol-level pings would only double it, with a timer per socket.
+    ws_ping_interval=None,
+    ws_ping_timeout=None,
+    proxy_headers=True,
+    timeout_graceful_shutdown=5,
+)
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
@@ -63,21 +72,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
         host=args.host,
         port=args.port,
         workers=args.workers,
-        loop="uvloop",
-        http="httptools",
-        ws="websockets-sansio",
-        # Frames are small JSON; a deflate context per socket would cost far more memory
-        # (browsers always offer it) than it saves bandwidth.
-        ws_per_message_deflate=False,
-        # The hub sends its own JSON heartbeat (``ping`` every ROLLCALL_WS_PING_S, a silent
-        # peer closed after ROLLCALL_WS_DEAD_S: hub/realtime/node.py), which browser code can
-        # see; uvicorn's protocol-level pings would only double it, with a timer per socket.
-        ws_ping_interval=None,
-        ws_ping_timeout=None,
         log_level=args.log_level,
         access_log=args.access_log,
-        proxy_headers=True,
-        timeout_graceful_shutdown=5,
+        **SERVER_SETTINGS,  # type: ignore[arg-type]
     )
 
 

@@ -40,8 +40,10 @@ app = Starlette(
 
 
 def main() -> None:
-    """Serve ``app`` with the uvicorn settings of ``rollcall serve`` (hub/cli.py, cmd_serve)."""
+    """Serve ``app`` with the uvicorn settings of ``rollcall serve`` (hub/cli.py)."""
     import uvicorn
+
+    from hub.cli import SERVER_SETTINGS
 
     p = argparse.ArgumentParser(description="the empty-endpoint ceiling app")
     p.add_argument("--host", default="127.0.0.1")
@@ -54,13 +56,9 @@ def main() -> None:
         host=args.host,
         port=args.port,
         workers=args.workers,
-        loop="uvloop",
-        http="httptools",
-        ws="websockets-sansio",
         log_level=args.log_level,
         access_log=False,
-        proxy_headers=True,
-        timeout_graceful_shutdown=5,
+        **SERVER_SETTINGS,  # type: ignore[arg-type]
     )
 
 

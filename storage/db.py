@@ -7,13 +7,15 @@ SQLite runs in WAL mode behind one connection per process, every transaction beg
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from hub.config import DatabaseURL
 
@@ -48,6 +50,24 @@ def make_engine(db: DatabaseURL, *, pool_size: int = 10) -> AsyncEngine:
         pool_pre_ping=True,
         pool_recycle=1800,
     )
+
+
+T = TypeVar("T")
+
+
+def run_in_tx(db: DatabaseURL, fn: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+    """Run ``fn`` in one committed transaction on a private engine, from synchronous code
+    (the command line, test set-up)."""
+
+    async def go() -> T:
+        engine = make_engine(db)
+        try:
+            async with engine.begin() as conn:
+                return await fn(conn)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())
 
 
 def make_sync_engine(db: DatabaseURL) -> sa.Engine:

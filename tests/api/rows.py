@@ -3,7 +3,6 @@ and checks that a refused request wrote nothing."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -11,23 +10,14 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.config import Settings
-from storage.db import make_engine
+from storage.db import run_in_tx
 
 T = TypeVar("T")
 
 
 def in_db(settings: Settings, fn: Callable[[AsyncConnection], Awaitable[T]]) -> T:
     """Run ``fn`` in one committed transaction on the test's database."""
-
-    async def go() -> T:
-        engine = make_engine(settings.database)
-        try:
-            async with engine.begin() as conn:
-                return await fn(conn)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(go())
+    return run_in_tx(settings.database, fn)
 
 
 def insert(settings: Settings, table: sa.Table, **values: Any) -> Any:

@@ -3,7 +3,6 @@ to the database (the API under test is the door, not these)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
@@ -11,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.config import DatabaseURL
-from storage.db import make_engine
+from storage.db import run_in_tx
 from storage.models import (
     T_ATTENDEES,
     T_CODEWORDS,
@@ -27,16 +26,7 @@ T = TypeVar("T")
 
 def run(db: DatabaseURL, fn: Callable[[AsyncConnection], Awaitable[T]]) -> T:
     """Run ``fn`` in one transaction on a private engine."""
-
-    async def go() -> T:
-        engine = make_engine(db)
-        try:
-            async with engine.begin() as conn:
-                return await fn(conn)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(go())
+    return run_in_tx(db, fn)
 
 
 def make_session(db: DatabaseURL, *, fields: Sequence[tuple[str, str, Sequence[str]]] = (),
