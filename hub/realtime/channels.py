@@ -24,7 +24,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from hub.events import Counts, SessionEvent
 from hub.realtime import protocol as p
@@ -38,6 +38,7 @@ log = logging.getLogger("rollcall.realtime")
 
 RING = 256  # recent delta frames kept for quick resumes
 INBOX_MAX = 20_000
+M = TypeVar("M")
 BATCH_MAX = 200  # deltas in one batch frame at most (a long catch-up sends several)
 
 
@@ -86,28 +87,57 @@ class Coalescer:
             self._timer = None
 
 
-class SessionChannel:
-    def __init__(self, node: Node, session_id: str) -> None:
+class Inbox(Generic[M]):
+    """What a channel task shares with the broker's listener: the messages waiting for it, a
+    "behind" flag (catch up from the database instead), the wake-up, and the task itself."""
+
+    def __init__(self, node: Node) -> None:
         self.node = node
         self.cfg = node.cfg
+        self.inbox: deque[M] = deque()
+        self.behind = False
+        self._wake = asyncio.Event()
+        self._counts = Coalescer(self.cfg.counts_interval, self._wake)
+        self._task: asyncio.Task[None] | None = None
+
+    def offer(self, item: M) -> None:
+        if len(self.inbox) >= INBOX_MAX:
+            self.inbox.clear()  # the log has them all: catch up from there instead
+            self.behind = True
+        else:
+            self.inbox.append(item)
+        self._wake.set()
+
+    def mark_behind(self) -> None:
+        self.behind = True
+        self._wake.set()
+
+    async def stop(self) -> None:
+        self._counts.cancel()
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except (asyncio.CancelledError, Exception):  # noqa: BLE001
+                pass
+
+
+class SessionChannel(Inbox[SessionEvent | p.BusPrompt | p.BusRefresh]):
+    def __init__(self, node: Node, session_id: str) -> None:
+        super().__init__(node)
         self.session_id = session_id
         self.dashboards: dict[Connection, None] = {}
         self.attendees: dict[Connection, None] = {}
         self.state: store.SessionState | None = None
         self.ring: deque[tuple[int, str]] = deque(maxlen=RING)
         self.pending: dict[int, SessionEvent] = {}
-        self.inbox: deque[SessionEvent | p.BusPrompt | p.BusRefresh] = deque()
-        self.behind = False
         self.gap_due = False
         self._gap_timer: asyncio.TimerHandle | None = None
         # Deltas applied but not yet sent, and when the last delta frame went out.
         self.outgoing: list[tuple[int, str]] = []
         self._flushed_at = 0.0
         self._flush_timer: asyncio.TimerHandle | None = None
-        self._wake = asyncio.Event()
-        self._counts = Coalescer(self.cfg.counts_interval, self._wake)
         self._snapshot: str | None = None
-        self._task: asyncio.Task[None] | None = None
 
     # --- life -------------------------------------------------------------------------------
 
@@ -128,31 +158,11 @@ class SessionChannel:
         return True
 
     async def stop(self) -> None:
-        self._counts.cancel()
         if self._gap_timer is not None:
             self._gap_timer.cancel()
         if self._flush_timer is not None:
             self._flush_timer.cancel()
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001
-                pass
-
-    # --- input ------------------------------------------------------------------------------
-
-    def offer(self, item: SessionEvent | p.BusPrompt | p.BusRefresh) -> None:
-        if len(self.inbox) >= INBOX_MAX:
-            self.inbox.clear()  # the log has them all: catch up from there instead
-            self.behind = True
-        else:
-            self.inbox.append(item)
-        self._wake.set()
-
-    def mark_behind(self) -> None:
-        self.behind = True
-        self._wake.set()
+        await super().stop()
 
     # --- the channel task -------------------------------------------------------------------
 

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
 from typing import TYPE_CHECKING
 
 from hub.realtime import protocol as p
 from hub.realtime import store
-from hub.realtime.channels import INBOX_MAX, Coalescer
+from hub.realtime.channels import Inbox
 from hub.realtime.connection import Connection
 
 if TYPE_CHECKING:
@@ -23,21 +22,15 @@ if TYPE_CHECKING:
 log = logging.getLogger("rollcall.realtime")
 
 
-class EventChannel:
+class EventChannel(Inbox[p.BusCounts | p.BusRefresh]):
     """Every session's counts for the event-wide dashboard (``/ws/event``)."""
 
     def __init__(self, node: Node) -> None:
-        self.node = node
-        self.cfg = node.cfg
+        super().__init__(node)
         self.conns: dict[Connection, None] = {}
         self.rows: dict[str, store.EventRow] = {}
         self.dirty: set[str] = set()
-        self.inbox: deque[p.BusCounts | p.BusRefresh] = deque()
-        self.behind = False
-        self._wake = asyncio.Event()
-        self._counts = Coalescer(self.cfg.counts_interval, self._wake)
         self._snapshot: str | None = None
-        self._task: asyncio.Task[None] | None = None
 
     @property
     def empty(self) -> bool:
@@ -47,27 +40,6 @@ class EventChannel:
         await self._reload()
         self._task = asyncio.create_task(self._run(), name="rollcall-event-channel")
         return True
-
-    async def stop(self) -> None:
-        self._counts.cancel()
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001
-                pass
-
-    def offer(self, item: p.BusCounts | p.BusRefresh) -> None:
-        if len(self.inbox) >= INBOX_MAX:
-            self.inbox.clear()
-            self.behind = True
-        else:
-            self.inbox.append(item)
-        self._wake.set()
-
-    def mark_behind(self) -> None:
-        self.behind = True
-        self._wake.set()
 
     async def _reload(self) -> None:
         async with self.node.hub.read() as conn:
