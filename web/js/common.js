@@ -191,6 +191,47 @@ export function moderatorSignIn(container, { storageKey, heading, label, title, 
   });
 }
 
+/**
+ * Who watches a dashboard: staff with the moderate or scan permission, else whoever knows a
+ * moderator password (asked with `signIn`, kept in sessionStorage under `storageKey`). Fills
+ * the #who bar with a sign-out. Returns {staff, password}, or null while the page reloads.
+ */
+export async function dashboardViewer(who, storageKey, signIn) {
+  const staff = !!(who.staff && (can(who.staff, "moderate") || can(who.staff, "scan")));
+  let password = staff ? null : sessionStorage.getItem(storageKey);
+  if (!staff && !password) {
+    password = await signIn(who);
+    if (!password) {
+      location.reload();
+      return null;
+    }
+  }
+  if (who.staff) {
+    $("#who").append(el("span", {}, who.staff.email + " "), el("button", { class: "link", type: "button", onclick: logout }, "Sign out"));
+  } else {
+    $("#who").append(el("button", { class: "link", type: "button", onclick: () => {
+      sessionStorage.removeItem(storageKey);
+      location.reload();
+    } }, "Sign out"));
+  }
+  return { staff, password };
+}
+
+/**
+ * A dashboard's Live `state` handler: `show` the state; when a password view is stopped
+ * (wrong password, too many tries), forget the password and offer to sign in again.
+ */
+export function dashboardState(container, show, storageKey, password) {
+  return (st, detail) => {
+    show(st, detail);
+    if (st === "stopped" && password) {
+      sessionStorage.removeItem(storageKey);
+      container.prepend(el("p", { class: "notice bad", role: "alert" }, `${detail}. `,
+        el("a", { href: location.pathname }, "Sign in again")));
+    }
+  };
+}
+
 export async function logout() {
   await api("POST", "/auth/logout");
   location.reload();

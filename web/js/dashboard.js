@@ -1,6 +1,6 @@
 // Moderator dashboard (/sessions/{id}/dashboard): big live numbers, arrivals and departures,
 // people in the room over time and check-ins per minute, fed by /ws/sessions/{id}.
-import { $, api, can, clear, el, fmtTime, logout, me, moderatorSignIn, personName, words } from "./common.js";
+import { $, api, can, clear, dashboardState, dashboardViewer, el, fmtTime, me, moderatorSignIn, personName, words } from "./common.js";
 import { drawBars, drawLine } from "./chart.js";
 import { Live, indicator } from "./live.js";
 
@@ -162,23 +162,9 @@ function promptForm(live) {
 
 async function main() {
   const who = await me();
-  const staffOk = who.staff && (can(who.staff, "moderate") || can(who.staff, "scan"));
-  let password = staffOk ? null : sessionStorage.getItem(PASSWORD_KEY);
-  if (!staffOk && !password) {
-    password = await signIn(who);
-    if (!password) {
-      location.reload();
-      return;
-    }
-  }
-  if (who.staff) {
-    $("#who").append(el("span", {}, who.staff.email + " "), el("button", { class: "link", type: "button", onclick: logout }, "Sign out"));
-  } else {
-    $("#who").append(el("button", { class: "link", type: "button", onclick: () => {
-      sessionStorage.removeItem(PASSWORD_KEY);
-      location.reload();
-    } }, "Sign out"));
-  }
+  const viewer = await dashboardViewer(who, PASSWORD_KEY, signIn);
+  if (!viewer) return;
+  const { password } = viewer;
   const s = await api("GET", `/ui/sessions/${encodeURIComponent(sid)}`);
   clear(app);
   if (!s.ok) {
@@ -225,14 +211,7 @@ async function main() {
     snapshot: onSnapshot,
     message: onMessage,
     error: (m) => { const n = $("#prompt-status"); if (n) n.textContent = " " + m.message; },
-    state: (st, detail) => {
-      show(st, detail);
-      if (st === "stopped" && password) {
-        sessionStorage.removeItem(PASSWORD_KEY);
-        app.prepend(el("p", { class: "notice bad", role: "alert" }, `${detail}. `,
-          el("a", { href: location.pathname }, "Sign in again")));
-      }
-    },
+    state: dashboardState(app, show, PASSWORD_KEY, password),
   }, { password }).start();
   if (password || can(who.staff, "moderate")) app.append(promptForm(channel));
 }

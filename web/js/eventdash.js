@@ -1,6 +1,6 @@
 // Event dashboard (/staff/dashboard): every session's live counts in one sortable table,
 // near-capacity rooms highlighted, fed by /ws/event.
-import { $, api, can, clear, el, logout, me, moderatorSignIn, words } from "./common.js";
+import { $, api, clear, dashboardState, dashboardViewer, el, me, moderatorSignIn, words } from "./common.js";
 import { Live, indicator } from "./live.js";
 
 const app = $("#app");
@@ -140,23 +140,10 @@ function signIn(who) {
 
 async function main() {
   const who = await me();
-  isStaff = !!(who.staff && (can(who.staff, "moderate") || can(who.staff, "scan")));
-  let password = isStaff ? null : sessionStorage.getItem(PASSWORD_KEY);
-  if (!isStaff && !password) {
-    password = await signIn(who);
-    if (!password) {
-      location.reload();
-      return;
-    }
-  }
-  if (who.staff) {
-    $("#who").append(el("span", {}, who.staff.email + " "), el("button", { class: "link", type: "button", onclick: logout }, "Sign out"));
-  } else {
-    $("#who").append(el("button", { class: "link", type: "button", onclick: () => {
-      sessionStorage.removeItem(PASSWORD_KEY);
-      location.reload();
-    } }, "Sign out"));
-  }
+  const viewer = await dashboardViewer(who, PASSWORD_KEY, signIn);
+  if (!viewer) return;
+  const { password } = viewer;
+  isStaff = viewer.staff;
   const live = el("span", { class: "live", id: "live", role: "status" }, "Connecting…");
   const box = (id, label) => el("div", { class: "number" }, el("div", { class: "n", id }, "–"), el("div", { class: "l" }, label));
   clear(app).append(
@@ -179,14 +166,7 @@ async function main() {
   new Live("/ws/event", {
     snapshot: onSnapshot,
     message: onMessage,
-    state: (st, detail) => {
-      showState(st, detail);
-      if (st === "stopped" && password) {
-        sessionStorage.removeItem(PASSWORD_KEY);
-        app.prepend(el("p", { class: "notice bad", role: "alert" }, `${detail}. `,
-          el("a", { href: location.pathname }, "Sign in again")));
-      }
-    },
+    state: dashboardState(app, showState, PASSWORD_KEY, password),
   }, { ordered: false, password }).start();
 }
 
