@@ -1,5 +1,6 @@
-"""create_app(settings) -> Starlette. The lifespan opens the database, the broker and the
-registry of local connections; nothing is built at import time."""
+"""create_app(settings) -> Starlette. The lifespan builds the hub's long-lived parts (the
+database, the throttle, the real-time node with its broker, the door) and closes them in the
+reverse order: the door first settles what is queued. Nothing is built at import time."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import sqlalchemy as sa
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -18,16 +18,20 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from hub import housekeeping, realtime
-from hub.api import api_routes
-from hub.auth import Signer
+from hub.api.routes import api_routes
+from hub.auth.cookies import Signer
+from hub.auth.throttle import Throttle
 from hub.config import Settings, load_settings
+from hub.door.service import DoorService
 from hub.envelope import fail, from_error
 from hub.errors import HubError
-from hub.pages import page_routes
+from hub.realtime.endpoints import ws_routes
+from hub.realtime.node import Node
+from hub.services import housekeeping
+from hub.site.routes import site_routes
 from hub.state import Hub, hub_of
-from storage.db import make_engine
-from storage.queries import resolve_secret_key
+from storage.app import resolve_secret_key
+from storage.engine import open_database
 
 log = logging.getLogger("rollcall")
 
@@ -37,12 +41,11 @@ async def healthz(request: Request) -> Response:
     db = {"state": "ok", "dialect": hub.settings.database.dialect}
     status = 200
     try:
-        async with hub.read() as conn:
-            await conn.execute(sa.text("SELECT 1"))
+        await hub.db.ping()
     except Exception as exc:  # noqa: BLE001 - report, never raise
         db = {"state": "unreachable", "dialect": hub.settings.database.dialect, "error": str(exc)}
         status = 503
-    broker = hub.broker_status() if hub.broker_status else {"kind": "none", "state": "ok"}
+    broker = hub.node.status()
     overall = "ok" if status == 200 and broker.get("state") == "ok" else (
         "degraded" if status == 200 else "unavailable"
     )
@@ -97,25 +100,35 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        engine = make_engine(settings.database)
-        async with engine.begin() as conn:
-            secret = await resolve_secret_key(conn, settings.secret_key)
-        hub = Hub(settings=settings, engine=engine, signer=Signer(secret))
-        app.state.hub = hub
-        upkeep = asyncio.create_task(housekeeping.run(hub), name="rollcall-housekeeping")
+        db = open_database(settings.database)
         try:
-            async with realtime.running(hub):
+            async with db.tx() as conn:
+                secret = await resolve_secret_key(conn, settings.secret_key)
+            signer = Signer(secret)
+            throttle = Throttle(settings)
+            node = Node(db, settings)
+            await node.start()
+            door = DoorService(db, signer, node)
+            hub = Hub(settings=settings, db=db, signer=signer, throttle=throttle, node=node,
+                      door=door, sink=node)
+            app.state.hub = hub
+            upkeep = asyncio.create_task(housekeeping.run(hub), name="rollcall-housekeeping")
+            try:
                 yield
+            finally:
+                upkeep.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await upkeep
+                await door.close()  # settles what is queued, publishing to the node
+                await node.stop()
+                await throttle.close()
         finally:
-            upkeep.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await upkeep
-            await engine.dispose()
+            await db.close()
 
     routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"])]
     routes += api_routes()
-    routes += realtime.routes()
-    routes += page_routes()
+    routes += ws_routes()
+    routes += site_routes()
     return Starlette(
         routes=routes,
         middleware=[Middleware(RefuseNulInURL)],

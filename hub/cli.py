@@ -8,13 +8,17 @@ import os
 import secrets
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
-import sqlalchemy as sa
+import uvicorn
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hub.auth.accounts import create_api_key, create_staff, parse_permissions
 from hub.config import ConfigError, Settings, load_settings
-from storage.db import migrate, run_in_tx
+from hub.domain.dates import now
+from hub.services.demo import load_demo
+from storage import accounts
+from storage.engine import migrate, run_in_tx
 
 T = TypeVar("T")
 
@@ -55,8 +59,6 @@ SERVER_SETTINGS: dict[str, object] = dict(
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
-    import uvicorn
-
     if args.workers < 1:
         die("--workers must be at least 1")
     if args.workers > 1 and not settings.redis_url:
@@ -84,8 +86,6 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
-    from hub.demo import load_demo
-
     _migrate(settings)
     result = _with_conn(settings, lambda c: load_demo(c, attendees=args.attendees))
     if not result.created:
@@ -103,10 +103,6 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_apikey(args: argparse.Namespace, settings: Settings) -> None:
-    from hub.auth import create_api_key
-    from storage.models import T_API_KEYS
-    from storage.timeutil import now
-
     _migrate(settings)
     if args.action == "create":
         if not args.description.strip():
@@ -116,29 +112,17 @@ def cmd_apikey(args: argparse.Namespace, settings: Settings) -> None:
         print(f"created API key {key_id} ({args.description}); it is shown only now:")
         print(key)
     elif args.action == "list":
-        async def rows(c: AsyncConnection) -> list[Any]:
-            r = await c.execute(sa.select(T_API_KEYS).order_by(T_API_KEYS.c.id))
-            return list(r)
-
-        for row in _with_conn(settings, rows):
+        for row in _with_conn(settings, accounts.api_keys):
             state = "disabled" if row.disabled_at else "active"
             print(f"{row.id}\t{row.prefix}…\t{state}\t{row.created_at:%Y-%m-%d}\t{row.description}")
     elif args.action == "disable":
-        async def disable(c: AsyncConnection) -> int:
-            r = await c.execute(
-                sa.update(T_API_KEYS).where(T_API_KEYS.c.id == args.id).values(disabled_at=now())
-            )
-            return int(r.rowcount)
-
-        if not _with_conn(settings, disable):
+        found = _with_conn(settings, lambda c: accounts.disable_api_key(c, args.id, now()))
+        if found is None:
             die(f"no API key with id {args.id}", 1)
         print(f"API key {args.id} disabled")
 
 
 def cmd_staff(args: argparse.Namespace, settings: Settings) -> None:
-    from hub.auth import create_staff, parse_permissions
-    from storage.models import T_STAFF
-
     _migrate(settings)
     if args.action == "create":
         try:
@@ -156,10 +140,7 @@ def cmd_staff(args: argparse.Namespace, settings: Settings) -> None:
             die("the password needs at least 8 characters")
 
         async def make(c: AsyncConnection) -> int:
-            exists = (await c.execute(
-                sa.select(T_STAFF.c.id).where(T_STAFF.c.email == args.email.strip().lower())
-            )).first()
-            if exists:
+            if await accounts.staff_by_email(c, args.email) is not None:
                 die(f"a staff user {args.email} already exists", 1)
             return await create_staff(c, email=args.email, password=password, permissions=perms,
                                       name=args.name)
@@ -169,10 +150,7 @@ def cmd_staff(args: argparse.Namespace, settings: Settings) -> None:
         if generated:
             print(f"password (shown once): {password}")
     elif args.action == "list":
-        async def rows(c: AsyncConnection) -> list[Any]:
-            return list(await c.execute(sa.select(T_STAFF).order_by(T_STAFF.c.id)))
-
-        for row in _with_conn(settings, rows):
+        for row in _with_conn(settings, accounts.staff_list):
             state = "disabled" if row.disabled else "active"
             print(f"{row.id}\t{row.email}\t{row.permissions}\t{state}")
 

@@ -1,4 +1,10 @@
-"""Settings, read once from the environment and never changed under the app."""
+"""Settings, read once from the environment and never changed under the app.
+
+This is the only module that reads ``ROLLCALL_*`` variables: ``load_settings`` builds every
+setting, the real-time hub's tunables included, and refuses a bad value with ConfigError (one
+line for the operator). Tests build ``Settings`` directly and may pass ``ROLLCALL_WS_*``
+values in ``extra``; ``realtime_config`` applies them.
+"""
 
 from __future__ import annotations
 
@@ -9,25 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from storage.engine import DatabaseURL, storage_url
+
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 
 
 class ConfigError(Exception):
     """A configuration value is unusable. The message is one line for the operator."""
-
-
-@dataclass(frozen=True)
-class DatabaseURL:
-    """A database location, with the drivers Rollcall chooses for it."""
-
-    dialect: str  # "sqlite" or "postgresql"
-    async_url: str
-    sync_url: str
-    display: str  # safe to print: no password
-
-    @property
-    def is_sqlite(self) -> bool:
-        return self.dialect == "sqlite"
 
 
 @dataclass(frozen=True)
@@ -42,51 +36,84 @@ class Settings:
     # ``batch`` frame; an out-of-order event waits ``ws_gap_grace_s`` for the missing ones.
     ws_flush_s: float = 0.025
     ws_gap_grace_s: float = 0.15
+    # The other ``ROLLCALL_WS_*`` tunables, as read from the environment.
+    realtime_env: Mapping[str, str] = field(default_factory=dict)
     extra: Mapping[str, str] = field(default_factory=dict)
 
 
-def parse_database_url(raw: str) -> DatabaseURL:
-    """Accept ``sqlite:///path`` and ``postgresql://user@host:port/db``; pick the drivers."""
-    raw = raw.strip()
-    if raw.startswith("sqlite:"):
-        m = re.fullmatch(r"sqlite(?:\+\w+)?:///(.*)", raw)
-        if not m or not m.group(1):
-            raise ConfigError(
-                f"ROLLCALL_DATABASE_URL: {raw!r} is not a SQLite URL of the form sqlite:///path"
-            )
-        path = m.group(1)
-        if path != ":memory:":
-            path = str(Path(path).expanduser())
-        return DatabaseURL(
-            dialect="sqlite",
-            async_url=f"sqlite+aiosqlite:///{path}",
-            sync_url=f"sqlite:///{path}",
-            display=f"sqlite:///{path}",
-        )
-    parts = urlsplit(raw)
-    scheme = parts.scheme.split("+", 1)[0]
-    if scheme in ("postgresql", "postgres"):
-        if not parts.hostname and not parts.path.strip("/"):
-            raise ConfigError(f"ROLLCALL_DATABASE_URL: {raw!r} names no host or database")
-        rest = raw.split("://", 1)[1]
+@dataclass(frozen=True)
+class RealtimeConfig:
+    """The real-time hub's tunables (``ROLLCALL_WS_*``; tests shorten the intervals)."""
+
+    ping_s: float = 20.0  # a JSON ``ping`` frame this often
+    dead_s: float = 40.0  # no frame from the client this long: closed (4000)
+    queue_bytes: int = 1024 * 1024  # per-connection send queue bound: past it, 4008
+    counts_hz: float = 4.0  # ``counts`` frames per channel per second, at most
+    history_limit: int = 1000  # a resume missing more than this gets a fresh snapshot
+    snapshot_records: int = 50  # records in a snapshot
+    auth_timeout_s: float = 10.0  # first-message auth must arrive this soon
+    gap_grace_s: float = 0.15  # an out-of-order event waits this long for the missing ones
+    flush_s: float = 0.025  # deltas of a channel within this window go out as one batch frame
+    degraded_poll_s: float = 1.0  # while the broker is away, catch up from the log this often
+    # The kernel's send buffer per socket (0: the kernel's own autotuning, up to 4 MiB on
+    # Linux, which hides a stalled client for a long time).
+    socket_sndbuf: int = 64 * 1024
+    fanout_batch: int = 500  # connections served between two yields to the event loop
+
+    @property
+    def counts_interval(self) -> float:
+        return 1.0 / self.counts_hz if self.counts_hz > 0 else 0.0
+
+
+_WS_FIELDS: dict[str, tuple[str, type]] = {
+    "ROLLCALL_WS_PING_S": ("ping_s", float),
+    "ROLLCALL_WS_DEAD_S": ("dead_s", float),
+    "ROLLCALL_WS_QUEUE_BYTES": ("queue_bytes", int),
+    "ROLLCALL_WS_COUNTS_HZ": ("counts_hz", float),
+    "ROLLCALL_WS_HISTORY_LIMIT": ("history_limit", int),
+    "ROLLCALL_WS_AUTH_TIMEOUT_S": ("auth_timeout_s", float),
+    "ROLLCALL_WS_DEGRADED_POLL_S": ("degraded_poll_s", float),
+    "ROLLCALL_WS_SNDBUF": ("socket_sndbuf", int),
+}
+# Validated like the other durations (0 is allowed: no batching, no grace).
+_WS_SECONDS: dict[str, tuple[str, float]] = {
+    "ROLLCALL_WS_FLUSH_S": ("flush_s", 1.0),
+    "ROLLCALL_WS_GAP_GRACE_S": ("gap_grace_s", 10.0),
+}
+
+
+def realtime_config(settings: Settings) -> RealtimeConfig:
+    """The real-time tunables of ``settings``: what the environment said, with the values
+    in ``settings.extra`` winning. Raises ConfigError on a bad value."""
+    values: dict[str, float | int] = {
+        "flush_s": settings.ws_flush_s, "gap_grace_s": settings.ws_gap_grace_s}
+    for name, (attr, high) in _WS_SECONDS.items():
+        raw = settings.extra.get(name)
+        if raw:
+            values[attr] = seconds_setting({name: raw}, name, 0.0, low=0.0, high=high)
+    for name, (attr, kind) in _WS_FIELDS.items():
+        raw = settings.extra.get(name) or settings.realtime_env.get(name)
+        if not raw:
+            continue
         try:
-            port = parts.port
+            value = kind(raw)
         except ValueError as exc:
-            raise ConfigError(f"ROLLCALL_DATABASE_URL: bad port in {raw!r}") from exc
-        netloc_display = parts.hostname or ""
-        if port:
-            netloc_display += f":{port}"
-        user = f"{parts.username}@" if parts.username else ""
-        return DatabaseURL(
-            dialect="postgresql",
-            async_url=f"postgresql+psycopg://{rest}",
-            sync_url=f"postgresql+psycopg://{rest}",
-            display=f"postgresql://{user}{netloc_display}{parts.path}",
-        )
-    raise ConfigError(
-        f"ROLLCALL_DATABASE_URL: unsupported scheme {parts.scheme or raw!r}; "
-        "use sqlite:///path or postgresql://user@host:port/db"
-    )
+            raise ConfigError(f"{name}: {raw!r} is not a number") from exc
+        if value < 0 or (value == 0 and attr != "socket_sndbuf"):
+            raise ConfigError(f"{name}: must be greater than 0")
+        values[attr] = value
+    cfg = RealtimeConfig(**values)  # type: ignore[arg-type]
+    if cfg.dead_s <= cfg.ping_s:
+        raise ConfigError("ROLLCALL_WS_DEAD_S must be longer than ROLLCALL_WS_PING_S")
+    return cfg
+
+
+def parse_database_url(raw: str) -> DatabaseURL:
+    """``ROLLCALL_DATABASE_URL`` read: ConfigError with the operator's one line."""
+    try:
+        return storage_url(raw)
+    except ValueError as exc:
+        raise ConfigError(f"ROLLCALL_DATABASE_URL: {exc}") from None
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -126,7 +153,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     ws_flush_s = seconds_setting(env, "ROLLCALL_WS_FLUSH_S", 0.025, low=0.0, high=1.0)
     ws_gap_grace_s = seconds_setting(env, "ROLLCALL_WS_GAP_GRACE_S", 0.15, low=0.0, high=10.0)
 
-    return Settings(
+    settings = Settings(
         database=database,
         redis_url=redis_url,
         public_url=public_url,
@@ -135,7 +162,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         idempotency_days=int(days_raw),
         ws_flush_s=ws_flush_s,
         ws_gap_grace_s=ws_gap_grace_s,
+        realtime_env={k: v for k, v in env.items() if k in _WS_FIELDS},
     )
+    realtime_config(settings)  # a bad ROLLCALL_WS_* value stops start-up here
+    return settings
 
 
 def seconds_setting(env: Mapping[str, str], name: str, default: float, *, low: float,

@@ -1,39 +1,45 @@
-"""The long-lived resources of one hub process, opened in the app's lifespan."""
+"""The long-lived parts of one hub process, built and closed by the app's lifespan
+(``hub.app``): the database, the cookie signer, the throttle, the real-time node and the door.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-from starlette.requests import HTTPConnection
+from sqlalchemy.ext.asyncio import AsyncConnection
+from starlette.requests import HTTPConnection, Request
 
-from hub.auth import Principal, Signer, authenticate
+from hub.auth.cookies import Signer, authenticate
+from hub.auth.principal import Principal
+from hub.auth.throttle import Throttle
 from hub.config import Settings
-from hub.events import EventSink, NullSink
+from hub.domain.events import EventSink
+from hub.door.service import DoorService
+from hub.realtime.node import Node
+from storage.engine import Database
 
 
 @dataclass
 class Hub:
     settings: Settings
-    engine: AsyncEngine
+    db: Database
     signer: Signer
-    sink: EventSink = field(default_factory=NullSink)
-    # Filled by the real-time hub: a callable giving the broker's state for /healthz.
-    broker_status: Any = None
-    extras: dict[str, Any] = field(default_factory=dict)
+    throttle: Throttle
+    node: Node
+    door: DoorService
+    sink: EventSink  # where committed events go: the real-time node
 
     @asynccontextmanager
     async def tx(self) -> AsyncIterator[AsyncConnection]:
         """One transaction: committed on normal exit, rolled back on any exception."""
-        async with self.engine.begin() as conn:
+        async with self.db.tx() as conn:
             yield conn
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
-        async with self.engine.connect() as conn:
+        async with self.db.read() as conn:
             yield conn
 
     def url(self, path: str) -> str:
@@ -46,6 +52,16 @@ class Hub:
 
 def hub_of(request: HTTPConnection) -> Hub:
     hub = getattr(request.app.state, "hub", None)
-    if hub is None:
+    if not isinstance(hub, Hub):
         raise RuntimeError("the hub is not started (lifespan did not run)")
-    return hub  # type: ignore[no-any-return]
+    return hub
+
+
+async def caller(request: Request, permission: str | None = "admin") -> tuple[Hub, Principal]:
+    """The hub and the authenticated caller; 401 without credentials, 403 without
+    ``permission`` (API keys hold every permission)."""
+    hub = hub_of(request)
+    principal = await hub.principal(request)
+    if permission is not None:
+        principal.require(permission)
+    return hub, principal

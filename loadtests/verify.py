@@ -14,8 +14,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from hub.config import parse_database_url
-from storage.db import make_sync_engine
-from storage.models import T_ATTENDEES, T_COUNTERS, T_HISTORY, T_RECORDS
+from storage.engine import make_sync_engine
+from storage.tables import T_ATTENDEES, T_COUNTERS, T_HISTORY, T_RECORDS
 
 COUNT_KEYS = ("registered", "checked_in", "in_room", "checked_out", "capacity", "remaining")
 

@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage.models import (
+from storage.tables import (
     T_APP,
     T_ATTENDEES,
     T_EVALUATIONS,

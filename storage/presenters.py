@@ -8,8 +8,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage.models import T_PRESENTERS, T_SESSION_PRESENTERS
-from storage.queries import random_id
+from storage.app import random_id
+from storage.tables import T_PRESENTERS, T_SESSION_PRESENTERS
 
 PRESENTER_ID_LENGTH = 24
 _LOCK_KEY = 74212  # pg_advisory_xact_lock key for presenter writes

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage.models import T_CODEWORDS, T_COUNTERS, T_FIELDS, T_SESSIONS
-from storage.queries import random_id
-from storage.timeutil import now
+from storage.app import random_id
+from storage.tables import T_CODEWORDS, T_COUNTERS, T_FIELDS, T_SESSIONS
 
 SESSION_ID_LENGTH = 6  # 36^6 ~ 2.2e9: short, random, not a guessable sequence
 SESSION_ID_MAX = 16  # the column's width; a longer id names no session
@@ -49,7 +49,7 @@ async def insert_session(conn: AsyncConnection, *, values: dict[str, Any]) -> st
         try:
             async with conn.begin_nested():
                 await conn.execute(
-                    sa.insert(T_SESSIONS).values(id=sid, created_at=now(), **values)
+                    sa.insert(T_SESSIONS).values(id=sid, created_at=datetime.now(UTC), **values)
                 )
         except IntegrityError:
             continue

@@ -16,10 +16,10 @@ from starlette.testclient import TestClient
 
 from hub.app import create_app
 from hub.config import DatabaseURL, Settings, parse_database_url
-from storage.db import make_engine, migrate
-from storage.models import metadata
+from storage.engine import make_engine, migrate
+from storage.tables import metadata
 from tests.livehub import LiveHub, start_hub
-from tests.services import (
+from tests.servers import (
     Started,
     create_database,
     drop_database,
@@ -42,7 +42,7 @@ def _started() -> Iterator[Started]:
 def pg_server(_started: Started) -> str:
     url = find_postgres(_started)
     if url is None:
-        from tests.services import unavailable
+        from tests.servers import unavailable
 
         unavailable("PostgreSQL", "none at ROLLCALL_TEST_DATABASE_URL or 127.0.0.1:5432, and "
                     "no initdb/postgres binaries to start one")
@@ -64,7 +64,7 @@ def pg_database(pg_server: str) -> Iterator[DatabaseURL]:
 def redis_url(_started: Started) -> str:
     url = find_redis(_started)
     if url is None:
-        from tests.services import unavailable
+        from tests.servers import unavailable
 
         unavailable("Redis", "none at ROLLCALL_TEST_REDIS_URL or 127.0.0.1:6379, and no "
                     "redis-server binary to start one")
@@ -149,7 +149,7 @@ def _run_sync(coro_factory: Callable[..., object], *args: object) -> object:
 
 @pytest.fixture
 def api_key(settings: Settings) -> str:
-    from hub.auth import create_api_key
+    from hub.auth.accounts import create_api_key
 
     async def go() -> str:
         engine = make_engine(settings.database)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.services import free_port
+from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from hub.config import ConfigError, load_settings
+from hub.config import ConfigError, load_settings, realtime_config
 
 
 def test_defaults_to_sqlite_in_working_directory(tmp_path, monkeypatch) -> None:
@@ -59,15 +59,13 @@ def test_live_dashboard_timings_default_and_may_be_set() -> None:
 
 
 def test_the_realtime_hub_takes_the_timings_from_settings() -> None:
-    from hub.realtime.config import load_realtime_config
-
     s = load_settings({"ROLLCALL_WS_FLUSH_S": "0.04", "ROLLCALL_WS_GAP_GRACE_S": "0.2"})
-    cfg = load_realtime_config(s, {})
+    cfg = realtime_config(s)
     assert (cfg.flush_s, cfg.gap_grace_s) == (0.04, 0.2)
     s = dataclasses.replace(s, extra={"ROLLCALL_WS_FLUSH_S": "0.5"})
-    assert load_realtime_config(s, {}).flush_s == 0.5
+    assert realtime_config(s).flush_s == 0.5
     with pytest.raises(ConfigError, match="ROLLCALL_WS_GAP_GRACE_S"):
-        load_realtime_config(dataclasses.replace(s, extra={"ROLLCALL_WS_GAP_GRACE_S": "x"}), {})
+        realtime_config(dataclasses.replace(s, extra={"ROLLCALL_WS_GAP_GRACE_S": "x"}))
 
 
 def test_bad_value_stops_startup_with_one_line_and_status_2(tmp_path) -> None:

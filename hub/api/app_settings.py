@@ -4,20 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
-from hub.api.common import caller, put_value
 from hub.api.spec import operation
+from hub.domain.dates import fmt_date, is_timezone, parse_date
+from hub.domain.schemas import AppSettingsIn, AppSettingsOut, put_value
 from hub.envelope import ok
 from hub.errors import Invalid
 from hub.http import read_json
-from hub.parsing import fmt_date, is_timezone, parse_date
-from hub.schemas import AppSettingsIn, AppSettingsOut
-from storage.models import T_APP
-from storage.queries import app_row
+from hub.state import caller
+from storage.app import app_row, update_app
 
 _TEXT = (
     "name",
@@ -94,11 +91,5 @@ async def put_app(request: Request) -> Response:
         if start_v and end_v and end_v < start_v:
             raise Invalid("end_date", "is before start_date")
         if changes:
-            await conn.execute(sa.update(T_APP).where(T_APP.c.id == 1).values(**changes))
+            await update_app(conn, changes)
     return ok(None)
-
-
-routes = [
-    Route("/app", get_app, methods=["GET"]),
-    Route("/app", put_app, methods=["PUT"]),
-]

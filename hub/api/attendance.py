@@ -1,5 +1,6 @@
 """Attendance: the door (check-in, check-out, codewords), counts, records, removal, preload,
-clear, and CE credit adjustments. Thin handlers; the work is in hub.services."""
+clear, and CE credit adjustments. Thin handlers; the work is in ``hub.door`` and
+``hub.services``."""
 
 from __future__ import annotations
 
@@ -7,33 +8,22 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
-from hub import attendance, batching, records, services
-from hub.api.common import caller
 from hub.api.spec import operation
-from hub.auth import Principal
-from hub.credit import CreditRule
+from hub.auth.principal import Principal, may_watch
+from hub.domain.credit import CreditRule
+from hub.domain.events import Counts
+from hub.domain.records import CheckinRecordOut
+from hub.domain.schemas import CountData
+from hub.door.decide import DoorAnswer, DoorRequest
 from hub.envelope import ok, ok_bytes
 from hub.errors import Forbidden
-from hub.events import Counts
 from hub.http import read_any_json, read_json
-from hub.schemas import CountData
-from hub.state import Hub, hub_of
+from hub.services import attendance
+from hub.services.loading import counts
+from hub.state import Hub, caller, hub_of
 
 DOOR_ERRORS = (400, 401, 403, 404, 409, 413, 422, 503)
-
-
-def may_watch(principal: Principal, session_id: str) -> bool:
-    """Who may read a session's counts and records: API keys, staff who scan, moderate or
-    administer, and a kiosk or moderator of that session."""
-    if principal.kind == "api_key":
-        return True
-    if principal.kind == "staff":
-        return any(principal.can(p) for p in ("scan", "moderate"))
-    if principal.kind in ("kiosk", "moderator"):
-        return principal.session_id == session_id
-    return False
 
 
 async def watcher(request: Request) -> tuple[Hub, Principal, str]:
@@ -54,24 +44,23 @@ _DOOR_DESCRIPTION = (
 
 
 @operation("POST", "/sessions/{session_id}/attendance/checkin", summary="Check an attendee in",
-           tag="Attendance", request=services.DoorRequest, response=services.DoorAnswer,
+           tag="Attendance", request=DoorRequest, response=DoorAnswer,
            errors=DOOR_ERRORS, description=_DOOR_DESCRIPTION)
 async def checkin(request: Request) -> Response:
     return await _door(request, "checkin")
 
 
 @operation("POST", "/sessions/{session_id}/attendance/checkout",
-           summary="Check an attendee out", tag="Attendance", request=services.DoorRequest,
-           response=services.DoorAnswer, errors=DOOR_ERRORS, description=_DOOR_DESCRIPTION)
+           summary="Check an attendee out", tag="Attendance", request=DoorRequest,
+           response=DoorAnswer, errors=DOOR_ERRORS, description=_DOOR_DESCRIPTION)
 async def checkout(request: Request) -> Response:
     return await _door(request, "checkout")
 
 
 async def _door(request: Request, action: str) -> Response:
-    hub = hub_of(request)
-    door = batching.batcher_of(hub)
+    door = hub_of(request).door
     principal = await door.principal(request)
-    body = await read_json(request, services.DoorRequest)
+    body = await read_json(request, DoorRequest)
     data = await door.submit(principal, request.path_params["session_id"], action, body)
     return ok_bytes(data)
 
@@ -80,12 +69,12 @@ async def _door(request: Request, action: str) -> Response:
            tag="Attendance", response=Counts, errors=(401, 403, 404))
 async def get_counts(request: Request) -> Response:
     hub, _, session_id = await watcher(request)
-    return ok(await services.counts(hub, session_id))
+    return ok(await counts(hub.db, session_id))
 
 
 @operation("GET", "/sessions/{session_id}/attendance",
            summary="Retrieve all attendance tracking data for a session", tag="Attendance",
-           response=list[records.CheckinRecordOut], errors=(401, 403, 404),
+           response=list[CheckinRecordOut], errors=(401, 403, 404),
            description="One record per attendee with a check-in record: checked in at least "
            "once, or preloaded (then with null check-in times). Times in the event's time zone.")
 async def get_attendance(request: Request) -> Response:
@@ -191,20 +180,3 @@ async def put_session_rule(request: Request) -> Response:
 
 async def _rule_body(request: Request) -> Any:
     return await read_any_json(request)
-
-
-routes = [
-    Route("/sessions/{session_id}/attendance", get_attendance, methods=["GET"]),
-    Route("/sessions/{session_id}/attendance", clear_attendance, methods=["DELETE"]),
-    Route("/sessions/{session_id}/attendance/checkin", checkin, methods=["POST"]),
-    Route("/sessions/{session_id}/attendance/checkout", checkout, methods=["POST"]),
-    Route("/sessions/{session_id}/attendance/remove", remove_attendance, methods=["POST"]),
-    Route("/sessions/{session_id}/attendance/preload", preload_attendance, methods=["POST"]),
-    Route("/sessions/{session_id}/attendance/codeword", post_codeword, methods=["POST"]),
-    Route("/sessions/{session_id}/attendance/credits", adjust_credits, methods=["POST"]),
-    Route("/sessions/{session_id}/counts", get_counts, methods=["GET"]),
-    Route("/sessions/{session_id}/credit-rule", get_session_rule, methods=["GET"]),
-    Route("/sessions/{session_id}/credit-rule", put_session_rule, methods=["PUT"]),
-    Route("/app/credit-rule", get_app_rule, methods=["GET"]),
-    Route("/app/credit-rule", put_app_rule, methods=["PUT"]),
-]

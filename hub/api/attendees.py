@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
-from hub import attendees
-from hub.api.common import caller
 from hub.api.spec import operation
+from hub.domain.schemas import CountData
 from hub.envelope import ok
 from hub.errors import Invalid
 from hub.http import read_json
-from hub.schemas import CountData
+from hub.services import attendees
+from hub.state import caller
 
 MAX_LIMIT = 1000
 
@@ -60,10 +59,3 @@ async def list_attendees(request: Request) -> Response:
 async def get_attendee(request: Request) -> Response:
     hub, _ = await caller(request)
     return ok(await attendees.get_attendee(hub, request.path_params["external_id"]))
-
-
-routes = [
-    Route("/attendees", post_attendees, methods=["POST"]),
-    Route("/attendees", list_attendees, methods=["GET"]),
-    Route("/attendees/{external_id}", get_attendee, methods=["GET"]),
-]

@@ -8,20 +8,19 @@ from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
-from hub.api.common import caller
 from hub.api.spec import operation
-from hub.envelope import ok
-from hub.schemas import (
+from hub.domain.dates import as_utc, zone
+from hub.domain.schemas import (
     EvaluationResponse,
     EvaluationResponseListData,
     EvaluationSession,
     EvaluationUser,
     PresenterOut,
 )
+from hub.envelope import ok
+from hub.state import caller
 from storage import feedback
-from storage.timeutil import as_utc, zone
 
 
 def rfc2822(value: Any, tz: ZoneInfo | None) -> str:
@@ -71,6 +70,3 @@ async def list_responses(request: Request) -> Response:
         rows = await feedback.evaluation_responses(conn)
     out = [evaluation_out(r, tz) for r in rows]
     return ok(EvaluationResponseListData(count=len(out), responses=out))
-
-
-routes = [Route("/evaluations/responses", list_responses, methods=["GET"])]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from hub.api.spec import operation
 from hub.envelope import ok
@@ -18,6 +17,3 @@ from hub.errors import OVERRIDABLE, REFUSALS
 async def get_reasons(request: Request) -> Response:
     return ok({code: {"message": msg, "overridable": code in OVERRIDABLE}
                for code, msg in REFUSALS.items()})
-
-
-routes = [Route("/reasons", get_reasons, methods=["GET"])]

@@ -1,6 +1,6 @@
 """/api/v2/sessions: list, create, read, update and delete sessions; their poll and Q&A data.
 
-Thin handlers: ``hub.sessions`` validates a whole body before anything is written, and each
+Thin handlers: ``hub.services.sessions`` validates a whole body before anything is written, and each
 write is one transaction, so a refused request leaves no trace. Attendance endpoints under
 /sessions/{id}/attendance live in ``hub.api.attendance``.
 """
@@ -12,16 +12,10 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
-from hub.api.common import caller
 from hub.api.spec import operation
-from hub.envelope import ok
-from hub.errors import NotFound
-from hub.events import session_changed_after_commit
-from hub.http import read_json
-from hub.parsing import fmt_date, fmt_time
-from hub.schemas import (
+from hub.domain.dates import fmt_date, fmt_time, iso, zone
+from hub.domain.schemas import (
     FieldOfStudyOut,
     PollData,
     PollResponseOut,
@@ -34,11 +28,15 @@ from hub.schemas import (
     SessionOut,
     SessionQAData,
 )
-from hub.sessions import create_session, session_changes, update_session
+from hub.envelope import ok
+from hub.errors import NotFound
+from hub.http import read_json
+from hub.services.publish import session_changed_after_commit
+from hub.services.sessions import create_session, session_changes, update_session
+from hub.state import caller
 from storage import feedback
 from storage.presenters import presenters_of
 from storage.sessions import FieldView, delete_session, fields_of_study, get_session, list_sessions
-from storage.timeutil import iso, zone
 
 _SESSION_DOC = (
     "Only `name` is required. Dates as \"2019-01-24\" or \"January 23, 2023\"; times as "
@@ -199,13 +197,3 @@ async def qa_data(request: Request) -> Response:
 
 def _str_or_none(value: Any) -> str | None:
     return None if value is None else str(value)
-
-
-routes = [
-    Route("/sessions", list_all, methods=["GET"]),
-    Route("/sessions", create, methods=["POST"]),
-    Route("/sessions/{session_id}", read, methods=["GET"]),
-    Route("/sessions/{session_id}", update, methods=["PUT"]),
-    Route("/sessions/{session_id}", delete, methods=["DELETE"]),
-    Route("/sessions/{session_id}/data", qa_data, methods=["GET"]),
-]

@@ -1,13 +1,14 @@
 """The OpenAPI document, generated from the msgspec schemas the handlers use.
 
-Each handler registers itself with ``@operation(...)`` naming its request and response structs;
+Each handler registers itself with ``@operation(...)``: the one decorator gives both its route
+(``hub.api.routes``) and its OpenAPI operation, naming its request and response structs.
 ``/api/v2/openapi.json`` is built from that registry with ``msgspec.json.schema_components``,
 never written by hand.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
@@ -15,7 +16,8 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from hub.schemas import ErrorEnvelope
+from hub.domain.schemas import ErrorEnvelope
+from hub.state import hub_of
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -35,17 +37,18 @@ class Operation:
     public: bool = False  # needs no API key
     description: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    endpoint: Callable[[Request], Awaitable[Response]] | None = None
 
 
 OPERATIONS: list[Operation] = []
 
 
 def operation(method: str, path: str, *, summary: str, tag: str, **kw: Any) -> Callable[[F], F]:
-    """Register a handler's contract for the OpenAPI document."""
+    """Register a handler: its route under /api/v2 and its contract for the OpenAPI document."""
 
     def deco(fn: F) -> F:
         OPERATIONS.append(Operation(method=method.upper(), path=path, summary=summary, tag=tag,
-                                    **kw))
+                                    endpoint=fn, **kw))
         return fn
 
     return deco
@@ -142,6 +145,4 @@ def _path_params(path: str) -> list[str]:
 
 
 async def openapi_json(request: Request) -> Response:
-    from hub.state import hub_of
-
     return JSONResponse(openapi_document(hub_of(request).url("/api/v2")))

@@ -1,7 +1,7 @@
 """/api/v2/staff: event users (staff) through the API, for admins only.
 
 The same accounts as ``rollcall staff create``; passwords are hashed with Argon2id
-(``hub.auth``). A password left out of a create is generated and shown once in the answer.
+(``hub.auth.accounts``). A password left out of a create is generated and shown once in the answer.
 """
 
 from __future__ import annotations
@@ -10,20 +10,18 @@ import secrets
 from typing import Annotated, Any
 
 import msgspec
-import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
-from hub.api.common import caller
 from hub.api.spec import operation
-from hub.auth import create_staff, hash_password, parse_permissions
+from hub.auth.accounts import create_staff, hash_password, parse_permissions
+from hub.domain.dates import iso
 from hub.envelope import ok
 from hub.errors import Conflict, Invalid, NotFound
 from hub.http import read_json
-from storage.models import T_STAFF
-from storage.timeutil import iso
+from hub.state import caller
+from storage import accounts
 
 Email = Annotated[str, msgspec.Meta(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
 Password = Annotated[str, msgspec.Meta(min_length=8, max_length=200)]
@@ -81,13 +79,11 @@ async def create(request: Request) -> Response:
         password = generated = secrets.token_urlsafe(12)
     try:
         async with hub.tx() as conn:
-            exists = (await conn.execute(sa.select(T_STAFF.c.id).where(
-                T_STAFF.c.email == body.email.strip().lower()))).first()
-            if exists:
+            if await accounts.staff_by_email(conn, body.email) is not None:
                 raise Conflict(f"A staff user {body.email} already exists.")
             sid = await create_staff(conn, email=body.email, password=password,
                                      permissions=perms, name=body.name)
-            row = (await conn.execute(sa.select(T_STAFF).where(T_STAFF.c.id == sid))).one()
+            row = await accounts.staff_by_id(conn, sid)
     except IntegrityError:
         raise Conflict(f"A staff user {body.email} already exists.") from None
     return ok(StaffCreated(**_out(row), password=generated))
@@ -98,8 +94,8 @@ async def create(request: Request) -> Response:
 async def list_staff(request: Request) -> Response:
     hub, _ = await caller(request, "admin")
     async with hub.read() as conn:
-        rows = await conn.execute(sa.select(T_STAFF).order_by(T_STAFF.c.id))
-        return ok([StaffOut(**_out(r)) for r in rows])
+        rows = await accounts.staff_list(conn)
+    return ok([StaffOut(**_out(r)) for r in rows])
 
 
 @operation("PUT", "/staff/{staff_id}", summary="Change a staff user", tag="Staff",
@@ -108,10 +104,10 @@ async def list_staff(request: Request) -> Response:
            "user out everywhere at their next request.")
 async def change(request: Request) -> Response:
     hub, _ = await caller(request, "admin")
-    try:
-        staff_id = int(request.path_params["staff_id"])
-    except ValueError:
-        raise NotFound("No such staff user.") from None
+    raw = request.path_params["staff_id"]
+    if not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) <= accounts.MAX_ID:
+        raise NotFound("No such staff user.")
+    staff_id = int(raw)
     body = await read_json(request, StaffChange)
     values: dict[str, Any] = {}
     if body.permissions is not None:
@@ -124,16 +120,8 @@ async def change(request: Request) -> Response:
         values["disabled"] = body.disabled
     async with hub.tx() as conn:
         if values:
-            await conn.execute(sa.update(T_STAFF).where(T_STAFF.c.id == staff_id)
-                               .values(**values))
-        row = (await conn.execute(sa.select(T_STAFF).where(T_STAFF.c.id == staff_id))).first()
+            await accounts.update_staff(conn, staff_id, values)
+        row = await accounts.staff_by_id(conn, staff_id)
         if row is None:
             raise NotFound("No such staff user.")
     return ok(StaffOut(**_out(row)))
-
-
-routes = [
-    Route("/staff", create, methods=["POST"]),
-    Route("/staff", list_staff, methods=["GET"]),
-    Route("/staff/{staff_id}", change, methods=["PUT"]),
-]

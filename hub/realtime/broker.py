@@ -22,6 +22,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from hub.realtime.redis_broker import RedisBroker
+
 MessageHandler = Callable[[str, bytes], None]  # (logical channel, data); must not block
 ResyncHandler = Callable[[], None]
 StateHandler = Callable[[bool], None]  # live: True when every message can be heard
@@ -86,9 +88,15 @@ class MemoryBroker:
     def live(self) -> bool:
         return True
 
-    @property
-    def channels(self) -> frozenset[str]:
-        return frozenset(self._subscribed)
-
     def status(self) -> dict[str, Any]:
         return {"kind": "memory", "state": "ok", "channels": len(self._subscribed)}
+
+
+def open_broker(redis_url: str | None, prefix: str, *, on_message: MessageHandler,
+                on_resync: ResyncHandler, on_state: StateHandler) -> Broker:
+    """The broker the URL names: Redis for ``redis://`` / ``rediss://`` / ``unix://``, else
+    the in-process one (one worker)."""
+    if redis_url:
+        return RedisBroker(redis_url, prefix, on_message=on_message, on_resync=on_resync,
+                           on_state=on_state)
+    return MemoryBroker(on_message)

@@ -1,7 +1,8 @@
 """One client connection: frames written straight to the socket, a bounded overflow queue.
 
 Under uvicorn (``rollcall serve``) a connection writes each frame directly to the server's
-transport: fan-out builds the WebSocket frame once (``protocol.wire``) and the same bytes go to
+transport (``hub.realtime.transport``): fan-out builds the WebSocket frame once
+(``protocol.wire``) and the same bytes go to
 every socket, with no per-connection task or queue. Only when a socket pushes back (its
 transport's buffer is over the high-water mark) are frames queued here, and one short-lived
 task drains that queue once the socket is writable again. The queue is bounded in bytes: when
@@ -23,53 +24,19 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from hub.realtime.protocol import Close, wire
-
-if TYPE_CHECKING:
-    from hub.realtime.store import AttendeeIdentity
+from hub.realtime.store import AttendeeIdentity
+from hub.realtime.transport import Direct
 
 log = logging.getLogger("rollcall.realtime")
-
-CLOSE_TIMEOUT_S = 10.0  # a peer that never answers our close frame is dropped after this
-
-
-def server_protocol(send: Any) -> Any:
-    """uvicorn's websockets-sansio protocol behind an ASGI ``send`` (Starlette wraps ``send``
-    in closures), when frames may be written to its transport directly: no extension (such
-    as permessage-deflate) negotiated. None otherwise (another server, a test client)."""
-    try:
-        from uvicorn.protocols.websockets.websockets_sansio_impl import (
-            WebSocketsSansIOProtocol,
-        )
-    except ImportError:  # pragma: no cover - uvicorn is a dependency
-        return None
-    todo, looked = [send], 0
-    while todo and looked < 20:
-        fn = todo.pop()
-        looked += 1
-        owner = getattr(fn, "__self__", None)
-        if isinstance(owner, WebSocketsSansIOProtocol):
-            conn = getattr(owner, "conn", None)
-            if conn is None or getattr(conn, "extensions", None):
-                return None
-            return owner
-        for cell in getattr(fn, "__closure__", None) or ():
-            try:
-                value = cell.cell_contents
-            except ValueError:
-                continue
-            if callable(value):
-                todo.append(value)
-    return None
 
 
 class Connection:
     __slots__ = (
-        "ws", "proto", "kind", "session_id", "max_bytes", "queue", "queued", "last_seq", "live",
+        "ws", "direct_", "kind", "session_id", "max_bytes", "queue", "queued", "last_seq", "live",
         "generation", "catching_up", "identity", "may_prompt", "closing", "close_reason",
         "last_seen", "last_ping", "me_version", "_on_kill", "_drainer", "_room", "done",
         "__weakref__",
@@ -78,10 +45,10 @@ class Connection:
     def __init__(self, ws: WebSocket | None, *, kind: str, max_bytes: int,
                  session_id: str | None = None,
                  on_kill: Callable[[Close], None] | None = None,
-                 proto: Any = None) -> None:
+                 direct: Direct | None = None) -> None:
         self.ws = ws
-        # uvicorn's protocol: frames are written to its transport directly.
-        self.proto = proto
+        # Under uvicorn: frames are written to its transport directly.
+        self.direct_ = direct
         self._on_kill = on_kill
         self.kind = kind  # "dashboard" | "attendee" | "event"
         self.session_id = session_id
@@ -111,7 +78,7 @@ class Connection:
 
     @property
     def direct(self) -> bool:
-        return self.proto is not None
+        return self.direct_ is not None
 
     # --- sending ----------------------------------------------------------------------------
 
@@ -121,15 +88,15 @@ class Connection:
         too slow). Never waits."""
         if self.closing is not None:
             return False
-        proto = self.proto
-        if proto is not None:
+        d = self.direct_
+        if d is not None:
             if data is None:
                 data = wire(frame)
             if not self.queue:
-                if proto.close_sent or proto.transport.is_closing():
+                if d.closed():
                     return False
-                if proto.writable.is_set():
-                    proto.transport.write(data)
+                if d.writable():
+                    d.write(data)
                     return True
             return self._enqueue(data)
         return self._enqueue(frame)
@@ -137,7 +104,7 @@ class Connection:
     def send_all(self, frames: tuple[str, ...], data: bytes) -> bool:
         """Send several frames at once; ``data``: all of them as wire bytes, in order (one
         write to the socket)."""
-        if self.proto is not None:
+        if self.direct_ is not None:
             return self.send(frames[0], data)
         return all([self.send(f) for f in frames])
 
@@ -170,29 +137,28 @@ class Connection:
 
     async def _drain(self) -> None:
         """Empty the queue into the socket as it accepts data; ends when the queue is empty."""
-        proto, ws, q = self.proto, self.ws, self.queue
+        d, ws, q = self.direct_, self.ws, self.queue
         try:
             while q and self.closing is None:
-                if proto is not None:
-                    if not proto.writable.is_set():
-                        await proto.writable.wait()
-                        if proto.disconnected:
+                if d is not None:
+                    if not d.writable():
+                        if not await d.wait_writable():
                             self.kill(Close.GOING_AWAY, "disconnected")
                             break
                         continue
-                    if proto.transport.is_closing():
+                    if d.closed():
                         self.kill(Close.GOING_AWAY, "disconnected")
                         break
                     item = q.popleft()
                     self.queued -= len(item)
-                    proto.transport.write(item)
+                    d.write(item)  # type: ignore[arg-type]
                 else:
                     assert ws is not None
                     item = q.popleft()
                     self.queued -= len(item)
                     await ws.send_text(item)  # type: ignore[arg-type]
                 self._room_made()
-            if self.closing is not None and proto is None:
+            if self.closing is not None and d is None:
                 await self._send_close()
         except (WebSocketDisconnect, RuntimeError, OSError):
             self.kill(Close.GOING_AWAY, "disconnected")
@@ -222,40 +188,13 @@ class Connection:
             self._on_kill(code)
         if self.catching_up is not None:
             self.catching_up.cancel()
-        if self.proto is not None:
-            self._close_direct(code, reason)
+        if self.direct_ is not None:
+            if self._drainer is not None and self._drainer is not asyncio.current_task():
+                self._drainer.cancel()
+            self.direct_.close(int(code), reason)
         elif self.ws is not None and self._drainer is None:
             self._drainer = asyncio.get_running_loop().create_task(
                 self._drain(), name="rollcall-ws-close")
-
-    def _close_direct(self, code: Close, reason: str) -> None:
-        """What uvicorn does for an ASGI ``websocket.close``, without waiting for the socket:
-        the endpoint's pending ``receive`` wakes with the disconnect, the close frame is
-        written after what the transport holds, and a peer that never answers is dropped
-        after CLOSE_TIMEOUT_S."""
-        proto = self.proto
-        transport = proto.transport
-        if self._drainer is not None and self._drainer is not asyncio.current_task():
-            self._drainer.cancel()
-        if proto.close_sent or transport.is_closing():
-            if not proto.disconnected:
-                proto.queue.put_nowait({"type": "websocket.disconnect", "code": int(code)})
-            return
-        reason = reason[:120]
-        proto.queue.put_nowait({"type": "websocket.disconnect", "code": int(code),
-                                "reason": reason})
-        try:
-            proto.conn.send_close(int(code), reason)
-            transport.write(b"".join(proto.conn.data_to_send()))
-        except Exception:  # noqa: BLE001 - the peer is gone already
-            transport.abort()
-            return
-        proto.close_sent = True
-        if proto.read_paused:
-            proto.read_paused = False
-            transport.resume_reading()
-        # A stalled peer would keep a graceful close waiting for its buffer: abort then.
-        proto.close_timer = proto.loop.call_later(CLOSE_TIMEOUT_S, transport.abort)
 
     def closed_future(self) -> asyncio.Future[None]:
         """Resolved once closing is decided."""
@@ -268,7 +207,7 @@ class Connection:
     async def finish(self, within: float) -> None:
         """Give the close frame ``within`` s to leave (through the queue, without uvicorn)."""
         drainer = self._drainer
-        if drainer is None or self.proto is not None:  # direct: the close frame is written
+        if drainer is None or self.direct_ is not None:  # direct: the close frame is written
             return
         with contextlib.suppress(TimeoutError, asyncio.CancelledError, Exception):
             await asyncio.wait_for(asyncio.shield(drainer), timeout=within)
@@ -283,6 +222,3 @@ class Connection:
             return
         with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
             await self.ws.close(code=int(self.closing), reason=self.close_reason[:120])
-
-    def describe(self) -> dict[str, Any]:
-        return {"kind": self.kind, "session_id": self.session_id, "queued": self.queued}

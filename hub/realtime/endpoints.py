@@ -18,27 +18,23 @@ import asyncio
 import contextlib
 import hmac
 import logging
-import socket
 import time
 from dataclasses import dataclass
-from typing import Any
 
 from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from hub.auth import ATTENDEE_COOKIE, KIOSK_COOKIE, STAFF_COOKIE, Principal
+from hub.auth.cookies import ATTENDEE_COOKIE, KIOSK_COOKIE, STAFF_COOKIE
+from hub.auth.principal import Principal, may_moderate, may_watch
+from hub.auth.throttle import moderator_keys
 from hub.errors import Forbidden, TooManyRequests, Unauthorized
 from hub.realtime import protocol as p
-from hub.realtime import store
-from hub.realtime.connection import Connection, server_protocol
+from hub.realtime import store, transport
+from hub.realtime.connection import Connection
 from hub.realtime.node import Node, UnknownSession
 from hub.state import Hub, hub_of
-from hub.throttle import moderator_keys, throttle_of
 
 log = logging.getLogger("rollcall.realtime")
-
-WATCH_PERMISSIONS = ("scan", "moderate")  # admin holds every permission
-
 
 class Refused(Exception):
     def __init__(self, code: p.Close, message: str) -> None:
@@ -51,13 +47,6 @@ class Refused(Exception):
 class Grant:
     may_prompt: bool = False
     attendee: store.AttendeeIdentity | None = None
-
-
-def _node(hub: Hub) -> Node:
-    node = hub.extras.get("realtime")
-    if not isinstance(node, Node):
-        raise RuntimeError("the real-time hub is not running")
-    return node
 
 
 def _query(ws: WebSocket) -> tuple[int | None, str | None]:
@@ -92,7 +81,7 @@ async def _principal(hub: Hub, ws: WebSocket) -> Principal | None:
 
 async def _password(hub: Hub, ws: WebSocket) -> str:
     """Wait for the first frame: ``{"type": "auth", "password": ...}``."""
-    cfg = _node(hub).cfg
+    cfg = hub.node.cfg
     try:
         msg = await asyncio.wait_for(ws.receive(), timeout=cfg.auth_timeout_s)
     except TimeoutError as exc:
@@ -146,7 +135,7 @@ async def _authorise(hub: Hub, ws: WebSocket, kind: str, session_id: str | None)
         allowed = (access.moderator_password, access.app_moderator_password)
         if kind == "event":
             allowed = (access.app_moderator_password, None)
-        throttle = throttle_of(hub)
+        throttle = hub.throttle
         keys = moderator_keys(ws.client.host if ws.client else "unknown", session_id or "event")
         try:
             await throttle.check(keys)
@@ -157,50 +146,19 @@ async def _authorise(hub: Hub, ws: WebSocket, kind: str, session_id: str | None)
             raise Refused(p.Close.UNAUTHENTICATED, "Wrong moderator password.")
         return Grant(may_prompt=True)
 
-    if principal.kind == "api_key":
-        return Grant(may_prompt=True)
-    if principal.kind == "staff" and any(principal.can(x) for x in WATCH_PERMISSIONS):
-        return Grant(may_prompt=principal.can("moderate"))
-    if (kind == "dashboard" and principal.kind in ("kiosk", "moderator")
-            and principal.session_id == session_id):
-        return Grant(may_prompt=principal.kind == "moderator")
+    if principal.kind != "attendee" and may_watch(principal, session_id):
+        return Grant(may_prompt=may_moderate(principal, session_id))
     raise Refused(p.Close.FORBIDDEN, "You may not watch this.")
-
-
-def _cap_kernel_buffer(proto: Any, nbytes: int) -> None:
-    """Cap the socket's kernel send buffer (Linux lets it grow to 4 MiB), so a client that
-    stops reading pushes back on the send queue within seconds rather than after megabytes.
-    Best effort: it needs the server's transport (uvicorn), absent under a test client."""
-    if nbytes <= 0 or proto is None:
-        return
-    sock = proto.transport.get_extra_info("socket")
-    if sock is None:
-        return
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, nbytes)
-    except OSError as exc:  # pragma: no cover - an exotic transport
-        log.debug("could not cap the send buffer: %s", exc)
-
-
-def _forget_handshake(ws: WebSocket, proto: Any) -> None:
-    """Drop what only the handshake needed (its headers, parsed cookies, the request and
-    response objects uvicorn keeps): some kilobytes a connection, for hours."""
-    ws.scope["headers"] = []
-    for attr in ("_headers", "_cookies", "_url", "_base_url", "_query_params"):
-        ws.__dict__.pop(attr, None)
-    if proto is not None:
-        proto.scope["headers"] = []
-        proto.request = None
-        proto.response = None
 
 
 async def _serve(ws: WebSocket, kind: str) -> None:
     hub = hub_of(ws)
-    node = _node(hub)
+    node = hub.node
     session_id = ws.path_params.get("session_id")
     await ws.accept()
-    proto = server_protocol(getattr(ws, "_send", None))
-    _cap_kernel_buffer(proto, node.cfg.socket_sndbuf)
+    direct = transport.direct(ws)
+    if direct is not None:
+        direct.cap_send_buffer(node.cfg.socket_sndbuf)
     try:
         since, epoch = _query(ws)
         grant = await _authorise(hub, ws, kind, session_id)
@@ -213,10 +171,10 @@ async def _serve(ws: WebSocket, kind: str) -> None:
         log.exception("authorising a %s connection failed", kind)
         await _refuse(ws, p.Close.INTERNAL_ERROR, "The hub cannot check credentials now.")
         return
-    _forget_handshake(ws, proto)
+    transport.forget_handshake(ws, direct)
 
     c = Connection(ws, kind=kind, max_bytes=node.cfg.queue_bytes, session_id=session_id,
-                   on_kill=node.counted, proto=proto)
+                   on_kill=node.counted, direct=direct)
     c.identity = grant.attendee
     c.may_prompt = grant.may_prompt
     del grant

@@ -9,15 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
 
 from hub.realtime import protocol as p
 from hub.realtime import store
-from hub.realtime.channels import Inbox
 from hub.realtime.connection import Connection
-
-if TYPE_CHECKING:
-    from hub.realtime.node import Node
+from hub.realtime.inbox import Host, Inbox
 
 log = logging.getLogger("rollcall.realtime")
 
@@ -25,8 +21,8 @@ log = logging.getLogger("rollcall.realtime")
 class EventChannel(Inbox[p.BusCounts | p.BusRefresh]):
     """Every session's counts for the event-wide dashboard (``/ws/event``)."""
 
-    def __init__(self, node: Node) -> None:
-        super().__init__(node)
+    def __init__(self, host: Host) -> None:
+        super().__init__(host)
         self.conns: dict[Connection, None] = {}
         self.rows: dict[str, store.EventRow] = {}
         self.dirty: set[str] = set()
@@ -42,7 +38,7 @@ class EventChannel(Inbox[p.BusCounts | p.BusRefresh]):
         return True
 
     async def _reload(self) -> None:
-        async with self.node.hub.read() as conn:
+        async with self.host.db.read() as conn:
             rows = await store.event_counts(conn)
         fresh = {r.session_id: r for r in rows}
         first = self._task is None  # joiners get these in the snapshot

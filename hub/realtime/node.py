@@ -21,15 +21,16 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from hub.events import SessionEvent, decode_event, encode_event
+from hub.config import Settings, realtime_config
+from hub.domain.events import Encoded, SessionEvent, decode_event
 from hub.realtime import protocol as p
-from hub.realtime.broker import EVENT_CHANNEL, Broker, MemoryBroker, session_channel
-from hub.realtime.channels import SessionChannel
-from hub.realtime.config import RealtimeConfig
+from hub.realtime import store
+from hub.realtime.broker import EVENT_CHANNEL, Broker, open_broker, session_channel
 from hub.realtime.connection import Connection
 from hub.realtime.event_channel import EventChannel
-from hub.realtime.redis_broker import RedisBroker
-from hub.state import Hub
+from hub.realtime.inbox import Stats
+from hub.realtime.session_channel import SessionChannel
+from storage.engine import Database
 
 log = logging.getLogger("rollcall.realtime")
 
@@ -39,29 +40,21 @@ class UnknownSession(Exception):
 
 
 class Node:
-    def __init__(self, hub: Hub, cfg: RealtimeConfig) -> None:
-        self.hub = hub
-        self.cfg = cfg
+    """One worker's real-time hub; built, started and stopped by the app's lifespan. It is
+    the door's event sink (``hub.domain.events.EventSink``)."""
+
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db = db
+        self.cfg = realtime_config(settings)
         self.sessions: dict[str, SessionChannel] = {}
         self.event: EventChannel | None = None
         self.conns: set[Connection] = set()
         self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: list[asyncio.Task[None]] = []
-        self.slow_closed = 0
-        self.dead_closed = 0
-        # /healthz: holes filled from the log after the gap grace, frames written to
-        # dashboards (deltas, batches and counts), and how many of them were batches.
-        self.holes = 0
-        self.frames_sent = 0
-        self.batches = 0
-        settings = hub.settings
-        self.broker: Broker
-        if settings.redis_url:
-            self.broker = RedisBroker(settings.redis_url, settings.channel_prefix,
-                                      on_message=self.on_message, on_resync=self.on_resync,
-                                      on_state=self.on_state)
-        else:
-            self.broker = MemoryBroker(self.on_message)
+        self.stats = Stats()
+        self.broker: Broker = open_broker(
+            settings.redis_url, settings.channel_prefix, on_message=self.on_message,
+            on_resync=self.on_resync, on_state=self.on_state)
 
     # --- life -------------------------------------------------------------------------------
 
@@ -88,33 +81,34 @@ class Node:
 
     def status(self) -> dict[str, Any]:
         out = self.broker.status()
+        st = self.stats
         out["local"] = {
             "connections": len(self.conns),
             "channels": len(self.sessions) + (1 if self.event else 0),
             "queued_bytes": sum(c.queued for c in self.conns),
-            "closed_too_slow": self.slow_closed,
-            "closed_no_heartbeat": self.dead_closed,
-            "holes": self.holes,
-            "frames_sent": self.frames_sent,
-            "batches": self.batches,
+            "closed_too_slow": st.slow_closed,
+            "closed_no_heartbeat": st.dead_closed,
+            "holes": st.holes,
+            "frames_sent": st.frames_sent,
+            "batches": st.batches,
         }
         return out
 
     def counted(self, code: p.Close) -> None:
         """Connection.kill's hook: count the closes /healthz reports."""
         if code == p.Close.TOO_SLOW:
-            self.slow_closed += 1
+            self.stats.slow_closed += 1
         elif code == p.Close.HEARTBEAT_TIMEOUT:
-            self.dead_closed += 1
+            self.stats.dead_closed += 1
 
     # --- the sink (called by the attendance engine after commit) ----------------------------
 
-    async def publish_events(self, events: Sequence[SessionEvent]) -> None:
-        """Hand committed events to every worker's listeners. Never raises for an outage."""
+    async def publish_events(self, events: Sequence[Encoded]) -> None:
+        """Hand committed events to every worker's listeners (as the log holds them: each
+        event is encoded once). Never raises for an outage."""
         latest: dict[str, SessionEvent] = {}
-        for e in events:
-            await self.broker.publish(session_channel(e.session_id),
-                                      p.bus_event(encode_event(e)))
+        for e, payload in events:
+            await self.broker.publish(session_channel(e.session_id), p.bus_event(payload))
             latest[e.session_id] = e
         for e in latest.values():
             await self.broker.publish(EVENT_CHANNEL, p.bus_counts(p.BusCounts(
@@ -217,12 +211,10 @@ class Node:
         self._tell_if_degraded(c, ch)
 
     async def join_attendee(self, c: Connection, session_id: str) -> None:
-        from hub.realtime import store
-
         ch = await self._session_channel(session_id, c, attendee=True)
         assert c.identity is not None
         version = c.me_version
-        async with self.hub.read() as conn:
+        async with self.db.read() as conn:
             st = await store.attendee_status(conn, session_id, c.identity.id)
         if c.me_version == version:  # no fresher ``me`` was sent meanwhile
             ch.send_me(c, st)

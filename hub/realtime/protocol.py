@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from hub.events import Counts, SessionEvent
+from hub.domain.events import Counts, SessionEvent
 
 
 class Close(IntEnum):

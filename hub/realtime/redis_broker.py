@@ -22,6 +22,7 @@ import random
 import secrets
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -30,7 +31,10 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
-from hub.realtime.broker import MessageHandler, ResyncHandler, StateHandler
+# (The callbacks' types, as ``hub.realtime.broker`` names them.)
+MessageHandler = Callable[[str, bytes], None]
+ResyncHandler = Callable[[], None]
+StateHandler = Callable[[bool], None]
 
 log = logging.getLogger("rollcall.realtime.redis")
 
@@ -164,10 +168,6 @@ class RedisBroker:
             await pubsub.unsubscribe(self._prefix + channel)
         except (RedisError, OSError) as exc:
             log.warning("unsubscribing from %s failed: %s", channel, exc)
-
-    @property
-    def channels(self) -> frozenset[str]:
-        return frozenset(self._wanted)
 
     def status(self) -> dict[str, Any]:
         out: dict[str, Any] = {

@@ -1,29 +1,16 @@
-"""What the real-time hub reads from the database: snapshots, the event log, who may listen.
-
-The log is ``session_events`` (written by the attendance engine in the same transaction as the
-change). Because each session's ``seq`` comes from an update of its counter row, an event with
-``seq`` N is visible only after every event before it committed: whoever has seen N can read
-1..N from the log without holes.
-"""
+"""What the real-time hub reads from the database (``storage.live``), in its own types:
+snapshots, the event log, who may listen."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hub.events import Counts, SessionEvent, decode_event
-from storage.models import (
-    T_APP,
-    T_ATTENDEES,
-    T_COUNTERS,
-    T_EVENTS,
-    T_RECORDS,
-    T_SESSIONS,
-)
-from storage.timeutil import as_utc, iso, zone
+from hub.domain.dates import as_utc, iso, zone
+from hub.domain.events import Counts, SessionEvent, decode_event
+from storage import live
 
 
 @dataclass
@@ -44,12 +31,7 @@ async def session_state(conn: AsyncConnection, session_id: str, *,
                         records: int) -> SessionState | None:
     """Counts, seq and epoch from the counter row, and the ``records`` most recently touched
     check-in records (as their last event carried them). None for an unknown session."""
-    row = (await conn.execute(
-        sa.select(T_COUNTERS.c.seq, T_COUNTERS.c.epoch, T_COUNTERS.c.registered,
-                  T_COUNTERS.c.checked_in, T_COUNTERS.c.in_room, T_SESSIONS.c.capacity)
-        .select_from(T_SESSIONS.join(T_COUNTERS, T_COUNTERS.c.session_id == T_SESSIONS.c.id))
-        .where(T_SESSIONS.c.id == session_id)
-    )).first()
+    row = await live.counter(conn, session_id)
     if row is None:
         return None
     recent = await recent_records(conn, session_id, upto=row.seq, limit=records)
@@ -59,23 +41,10 @@ async def session_state(conn: AsyncConnection, session_id: str, *,
 
 async def recent_records(conn: AsyncConnection, session_id: str, *, upto: int,
                          limit: int) -> list[dict[str, Any]]:
-    """The latest ``limit`` records by last door action, newest first. A removed or cleared
-    record is gone from ``checkin_records`` and so from here."""
-    rows = (await conn.execute(
-        sa.select(T_EVENTS.c.payload)
-        .select_from(T_RECORDS.join(
-            T_EVENTS,
-            sa.and_(T_EVENTS.c.session_id == T_RECORDS.c.session_id,
-                    T_EVENTS.c.seq == T_RECORDS.c.updated_seq)))
-        .where(T_RECORDS.c.session_id == session_id, T_RECORDS.c.updated_seq > 0,
-               T_RECORDS.c.updated_seq <= upto,
-               T_EVENTS.c.kind.in_(("checkin", "checkout")))
-        .order_by(T_RECORDS.c.updated_seq.desc())
-        .limit(limit)
-    )).all()
+    """The latest ``limit`` records by last door action, newest first."""
     out = []
-    for r in rows:
-        record = decode_event(bytes(r.payload)).record
+    for payload in await live.recent_payloads(conn, session_id, upto=upto, limit=limit):
+        record = decode_event(payload).record
         if record is not None:
             out.append(record)
     return out
@@ -84,29 +53,17 @@ async def recent_records(conn: AsyncConnection, session_id: str, *, upto: int,
 async def events_after(conn: AsyncConnection, session_id: str, after: int, *,
                        upto: int | None = None, limit: int = 500) -> list[SessionEvent]:
     """Events with ``after < seq <= upto``, in order, at most ``limit``."""
-    cond = [T_EVENTS.c.session_id == session_id, T_EVENTS.c.seq > after]
-    if upto is not None:
-        cond.append(T_EVENTS.c.seq <= upto)
-    rows = (await conn.execute(
-        sa.select(T_EVENTS.c.payload).where(*cond).order_by(T_EVENTS.c.seq).limit(limit)
-    )).all()
-    return [decode_event(bytes(r.payload)) for r in rows]
+    return [decode_event(payload) for payload in
+            await live.payloads_after(conn, session_id, after, upto=upto, limit=limit)]
 
 
 async def current_seq(conn: AsyncConnection, session_id: str) -> tuple[int, str] | None:
-    row = (await conn.execute(
-        sa.select(T_COUNTERS.c.seq, T_COUNTERS.c.epoch)
-        .where(T_COUNTERS.c.session_id == session_id)
-    )).first()
-    return None if row is None else (int(row.seq), str(row.epoch))
+    return await live.current_seq(conn, session_id)
 
 
 async def session_capacity(conn: AsyncConnection, session_id: str) -> tuple[bool, int | None]:
     """Whether the session still exists, and its capacity (None: no limit)."""
-    row = (await conn.execute(
-        sa.select(T_SESSIONS.c.capacity).where(T_SESSIONS.c.id == session_id)
-    )).first()
-    return (False, None) if row is None else (True, row.capacity)
+    return await live.session_capacity(conn, session_id)
 
 
 @dataclass
@@ -120,16 +77,8 @@ class EventRow:
 
 async def event_counts(conn: AsyncConnection) -> list[EventRow]:
     """Every session's counts, in the sessions' display order."""
-    rows = (await conn.execute(
-        sa.select(T_SESSIONS.c.id, T_SESSIONS.c.name, T_SESSIONS.c.capacity,
-                  T_COUNTERS.c.seq, T_COUNTERS.c.epoch, T_COUNTERS.c.registered,
-                  T_COUNTERS.c.checked_in, T_COUNTERS.c.in_room)
-        .select_from(T_SESSIONS.join(T_COUNTERS, T_COUNTERS.c.session_id == T_SESSIONS.c.id))
-        .order_by(T_SESSIONS.c.rank.is_(None), T_SESSIONS.c.rank, T_SESSIONS.c.date,
-                  T_SESSIONS.c.start_time, T_SESSIONS.c.name, T_SESSIONS.c.id)
-    )).all()
     return [EventRow(session_id=r.id, name=r.name, seq=r.seq, epoch=r.epoch, counts=_counts(r))
-            for r in rows]
+            for r in await live.all_counters(conn)]
 
 
 # --- who may listen -------------------------------------------------------------------------
@@ -143,17 +92,8 @@ class SessionAccess:
 
 
 async def session_access(conn: AsyncConnection, session_id: str | None) -> SessionAccess:
-    app = (await conn.execute(
-        sa.select(T_APP.c.moderator_password).where(T_APP.c.id == 1)
-    )).first()
-    app_pw = app.moderator_password if app is not None else None
-    if session_id is None:
-        return SessionAccess(exists=False, moderator_password=None, app_moderator_password=app_pw)
-    row = (await conn.execute(
-        sa.select(T_SESSIONS.c.moderator_password).where(T_SESSIONS.c.id == session_id)
-    )).first()
-    return SessionAccess(exists=row is not None,
-                         moderator_password=row.moderator_password if row else None,
+    exists, session_pw, app_pw = await live.moderator_passwords(conn, session_id)
+    return SessionAccess(exists=exists, moderator_password=session_pw,
                          app_moderator_password=app_pw)
 
 
@@ -180,10 +120,7 @@ class AttendeeIdentity:
 
 
 async def attendee_identity(conn: AsyncConnection, attendee_id: int) -> AttendeeIdentity | None:
-    row = (await conn.execute(
-        sa.select(T_ATTENDEES.c.id, T_ATTENDEES.c.external_id, T_ATTENDEES.c.email,
-                  T_ATTENDEES.c.badge_id).where(T_ATTENDEES.c.id == attendee_id)
-    )).first()
+    row = await live.attendee_ids(conn, attendee_id)
     if row is None:
         return None
     return AttendeeIdentity(id=row.id, external_id=row.external_id, email=row.email,
@@ -206,13 +143,9 @@ def status_of_record(record: dict[str, Any] | None) -> AttendeeStatus:
 
 async def attendee_status(conn: AsyncConnection, session_id: str,
                           attendee_id: int) -> AttendeeStatus:
-    row = (await conn.execute(
-        sa.select(T_RECORDS.c.checkin_time, T_RECORDS.c.checkout_time, T_RECORDS.c.in_since)
-        .where(T_RECORDS.c.session_id == session_id, T_RECORDS.c.attendee_id == attendee_id)
-    )).first()
+    row, tz_name = await live.attendee_record(conn, session_id, attendee_id)
     if row is None or row.checkin_time is None:
         return AttendeeStatus("not_checked_in", None, None)
-    app = (await conn.execute(sa.select(T_APP.c.timezone).where(T_APP.c.id == 1))).first()
-    tz = zone(app.timezone if app else None)
+    tz = zone(tz_name)
     return AttendeeStatus("in_room" if row.in_since is not None else "checked_out",
                           iso(as_utc(row.checkin_time), tz), iso(as_utc(row.checkout_time), tz))

@@ -3,7 +3,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-from storage.models import metadata
+from storage.tables import metadata
 
 config = context.config
 target_metadata = metadata

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.config import Settings
-from storage.db import run_in_tx
+from storage.engine import run_in_tx
 
 T = TypeVar("T")
 

@@ -8,9 +8,9 @@ import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from hub.config import Settings
-from hub.events import decode_event
-from storage.models import T_EVENTS, T_HISTORY, T_RECORDS
-from tests.engine.kit import make_attendees, make_session, run, scalar
+from hub.domain.events import decode_event
+from storage.tables import T_EVENTS, T_HISTORY, T_RECORDS
+from tests.door.kit import make_attendees, make_session, run, scalar
 
 
 def door(api: TestClient, sid: str, action: str = "checkin", **body: Any) -> Any:
@@ -113,26 +113,34 @@ class Broken:
         raise ConnectionError("broker down")
 
 
+def use_sink(api: TestClient, sink: Any) -> None:
+    """Hand the hub's committed events (door and housekeeping alike) to ``sink``."""
+    hub = api.app.state.hub  # type: ignore[attr-defined]
+    hub.sink = hub.door.sink = sink
+
+
 def test_events_are_published_after_commit_and_refusals_publish_nothing(
     api: TestClient, settings: Settings
 ) -> None:
     sid = make_session(settings.database, capacity=1)
     make_attendees(settings.database, 2)
     sink = Recorder()
-    api.app.state.hub.sink = sink  # type: ignore[attr-defined]
+    use_sink(api, sink)
     assert door(api, sid, external_id="A0001").status_code == 200
     refused(door(api, sid, external_id="A0002"), "capacity_full")
-    assert [(e.seq, e.kind, e.counts.in_room) for e in sink.events] == [(1, "checkin", 1)]
-    assert sink.events[0].record["user"]["external_id"] == "A0001"
+    events = [e.event for e in sink.events]
+    assert [(e.seq, e.kind, e.counts.in_room) for e in events] == [(1, "checkin", 1)]
+    assert events[0].record is not None and events[0].record["user"]["external_id"] == "A0001"
     api.delete(f"/api/v2/sessions/{sid}/attendance")
-    assert [(e.kind, e.count, e.counts.in_room) for e in sink.events[1:]] == [("cleared", 1, 0)]
+    events = [e.event for e in sink.events]
+    assert [(e.kind, e.count, e.counts.in_room) for e in events[1:]] == [("cleared", 1, 0)]
 
 
 def test_a_broken_sink_never_fails_an_acknowledged_checkin(api: TestClient,
                                                            settings: Settings) -> None:
     sid = make_session(settings.database)
     make_attendees(settings.database, 1)
-    api.app.state.hub.sink = Broken()  # type: ignore[attr-defined]
+    use_sink(api, Broken())
     assert door(api, sid, external_id="A0001").status_code == 200
     assert api.get(f"/api/v2/sessions/{sid}/counts").json()["data"]["in_room"] == 1
 
@@ -142,9 +150,9 @@ def test_old_idempotency_answers_are_forgotten_and_a_late_retry_is_judged_afresh
 ) -> None:
     import datetime as dt
 
-    from hub.housekeeping import forget_old_answers
+    from hub.services.housekeeping import forget_old_answers
     from hub.state import Hub
-    from storage.models import T_IDEMPOTENCY
+    from storage.tables import T_IDEMPOTENCY
 
     sid = make_session(settings.database, capacity=10)
     make_attendees(settings.database, 2, register=[sid])

@@ -9,9 +9,9 @@ import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from hub.config import Settings
-from hub.events import decode_event
-from storage.models import T_EVENTS, T_HISTORY, T_RECORDS, T_REGISTRATIONS
-from tests.engine.kit import make_attendees, make_session, run, scalar
+from hub.domain.events import decode_event
+from storage.tables import T_EVENTS, T_HISTORY, T_RECORDS, T_REGISTRATIONS
+from tests.door.kit import make_attendees, make_session, run, scalar
 
 REFERENCE_KEYS = {"user", "checkin_time", "checkout_time", "checkin_time_actual",
                   "checkout_time_actual", "delivery_format", "admin_note", "attendee_note",

@@ -1,5 +1,5 @@
 """The door's rules over HTTP, by who is at the door: the same cases as
-tests/engine/test_rules.py, answered as the clients see them."""
+tests/domain/test_rules.py, answered as the clients see them."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from typing import Any
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
-from hub.auth import ATTENDEE_COOKIE, KIOSK_COOKIE, STAFF_COOKIE
+from hub.auth.cookies import ATTENDEE_COOKIE, KIOSK_COOKIE, STAFF_COOKIE
 from hub.config import Settings
-from storage.models import T_HISTORY, T_OVERRIDES, T_RECORDS
-from tests.engine.kit import (
+from storage.tables import T_HISTORY, T_OVERRIDES, T_RECORDS
+from tests.door.kit import (
     attendee_id,
     make_attendees,
     make_session,

@@ -7,7 +7,7 @@ from typing import Any
 from starlette.testclient import TestClient
 
 from hub.config import Settings
-from tests.engine.kit import make_session
+from tests.door.kit import make_session
 
 
 def post(api: TestClient, items: list[dict[str, Any]]) -> Any:

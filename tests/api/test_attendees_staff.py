@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from starlette.testclient import TestClient
 
-from hub.auth import STAFF_COOKIE
+from hub.auth.cookies import STAFF_COOKIE
 from hub.config import Settings
-from tests.engine.kit import make_staff, sign_in
+from tests.door.kit import make_staff, sign_in
 
 
 def test_create_list_change(api: TestClient) -> None:

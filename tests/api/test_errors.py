@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from hub.auth import create_api_key
+from hub.auth.accounts import create_api_key
 from hub.config import Settings
-from storage.models import T_PRESENTERS, T_SESSIONS
+from storage.tables import T_PRESENTERS, T_SESSIONS
 from tests.api.rows import count, in_db
 from tests.livehub import ROOT
 

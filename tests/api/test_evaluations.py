@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from starlette.testclient import TestClient
 
 from hub.config import Settings
-from storage.models import T_ATTENDEES, T_EVALUATIONS
-from storage.timeutil import now
+from hub.domain.dates import now
+from storage.tables import T_ATTENDEES, T_EVALUATIONS
 from tests.api.rows import insert
 from tests.api.test_sessions import create, get
 

@@ -29,7 +29,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from hub.auth import create_api_key
+from hub.auth.accounts import create_api_key
 from hub.config import Settings
 from tests.api.rows import in_db
 from tests.livehub import LiveHub

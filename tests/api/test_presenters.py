@@ -10,7 +10,7 @@ from typing import Any
 from starlette.testclient import TestClient
 
 from hub.config import Settings
-from storage.models import T_PRESENTERS
+from storage.tables import T_PRESENTERS
 from tests.api.rows import count
 from tests.api.test_sessions import create, get, refused
 

@@ -9,9 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from hub.auth import create_api_key
+from hub.auth.accounts import create_api_key
 from hub.config import Settings
-from storage.models import T_PRESENTERS
+from storage.tables import T_PRESENTERS
 from tests.api.rows import count, in_db
 from tests.livehub import LiveHub
 

@@ -10,7 +10,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from hub.config import Settings
-from storage.models import T_COUNTERS, T_SESSIONS
+from storage.tables import T_COUNTERS, T_SESSIONS
 from tests.api.rows import count
 
 FULL = {

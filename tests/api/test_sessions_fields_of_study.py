@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from hub.config import Settings
-from storage.models import T_ATTENDEES, T_CODEWORD_SUBMISSIONS, T_CODEWORDS, T_FIELDS, T_RECORDS
-from storage.timeutil import now
+from hub.domain.dates import now
+from storage.tables import T_ATTENDEES, T_CODEWORD_SUBMISSIONS, T_CODEWORDS, T_FIELDS, T_RECORDS
 from tests.api.rows import count, in_db, insert
 from tests.api.test_sessions import create, get
 

@@ -16,12 +16,12 @@ import sqlalchemy as sa
 import websockets
 from websockets.asyncio.client import ClientConnection
 
-from hub.auth import create_api_key
+from hub.auth.accounts import create_api_key
 from hub.config import DatabaseURL
-from storage.db import make_engine
-from storage.models import T_ATTENDEES, T_REGISTRATIONS
+from hub.domain.dates import now
+from storage.engine import make_engine
 from storage.sessions import insert_session
-from storage.timeutil import now
+from storage.tables import T_ATTENDEES, T_REGISTRATIONS
 
 
 @dataclass

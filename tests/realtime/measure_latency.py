@@ -23,11 +23,11 @@ import httpx
 import websockets
 
 from hub.config import parse_database_url
-from storage.db import migrate
+from storage.engine import migrate
 from tests.conftest import SECRET
 from tests.livehub import start_hub
 from tests.realtime.helpers import make_event
-from tests.services import create_database, drop_database
+from tests.servers import create_database, drop_database
 
 SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 

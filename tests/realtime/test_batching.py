@@ -17,15 +17,15 @@ import pytest
 import redis.asyncio as aioredis
 import sqlalchemy as sa
 
-from hub.config import DatabaseURL
-from hub.events import Counts, SessionEvent
+from hub.config import DatabaseURL, RealtimeConfig
+from hub.domain.events import Counts, SessionEvent
 from hub.realtime import protocol as p
-from hub.realtime.channels import SessionChannel
-from hub.realtime.config import RealtimeConfig
 from hub.realtime.connection import Connection
+from hub.realtime.inbox import Stats
+from hub.realtime.session_channel import SessionChannel
 from hub.realtime.store import SessionState
-from storage.db import make_engine
-from storage.models import T_EVENTS
+from storage.engine import make_engine
+from storage.tables import T_EVENTS
 from tests.conftest import SECRET
 from tests.livehub import LiveHub, start_hub
 from tests.realtime.helpers import Dashboard, Door, Event, healthz, make_event
@@ -193,8 +193,8 @@ async def test_a_missing_event_is_read_from_the_log_after_the_grace(
 class StubNode:
     def __init__(self, flush_s: float) -> None:
         self.cfg = RealtimeConfig(flush_s=flush_s)
-        self.hub: Any = None
-        self.holes = self.frames_sent = self.batches = 0
+        self.db: Any = None
+        self.stats = Stats()
 
     def start_catch_up(self, ch: Any, c: Connection, since: int) -> None:
         raise AssertionError("no catch-up expected")
@@ -229,6 +229,6 @@ async def test_a_lone_event_on_an_idle_channel_is_sent_at_once_the_next_ones_wai
         await ch.flush_deltas()  # what the window's timer does when it fires
         batch = json.loads(c.queue[2])
         assert batch["type"] == "batch" and [e["seq"] for e in batch["events"]] == [2, 3, 4]
-        assert c.last_seq == 4 and node.batches == 1
+        assert c.last_seq == 4 and node.stats.batches == 1
     finally:
         await ch.stop()

@@ -12,7 +12,7 @@ import pytest
 
 from hub.realtime.broker import Broker, MemoryBroker
 from hub.realtime.redis_broker import RedisBroker, display_url
-from tests.services import Started, free_port, start_redis
+from tests.servers import Started, free_port, start_redis
 
 
 @dataclass

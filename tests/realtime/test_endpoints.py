@@ -13,11 +13,12 @@ from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from hub.app import create_app
-from hub.auth import ATTENDEE_COOKIE, STAFF_COOKIE, Signer, create_staff
+from hub.auth.accounts import create_staff
+from hub.auth.cookies import ATTENDEE_COOKIE, STAFF_COOKIE, Signer
 from hub.config import Settings
-from storage.db import make_engine
-from storage.models import T_APP
-from storage.queries import ensure_app_row
+from storage.app import ensure_app_row
+from storage.engine import make_engine
+from storage.tables import T_APP
 from tests.conftest import SECRET
 from tests.realtime.helpers import Event, attendee_id, make_event
 

@@ -8,22 +8,21 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from hub.events import Counts, SessionEvent
+from hub.config import RealtimeConfig
+from hub.domain.events import Counts, SessionEvent
 from hub.realtime import protocol as p
-from hub.realtime.channels import SessionChannel
-from hub.realtime.config import RealtimeConfig
 from hub.realtime.connection import Connection
+from hub.realtime.inbox import Stats
+from hub.realtime.session_channel import SessionChannel
 from hub.realtime.store import SessionState
 
 
 @dataclass
 class StubNode:
     cfg: RealtimeConfig = field(default_factory=lambda: RealtimeConfig(queue_bytes=20_000))
-    hub: Any = None
+    db: Any = None
     catch_ups: list[int] = field(default_factory=list)
-    holes: int = 0
-    frames_sent: int = 0
-    batches: int = 0
+    stats: Stats = field(default_factory=Stats)
 
     def start_catch_up(self, ch: Any, c: Connection, since: int) -> None:
         self.catch_ups.append(since)

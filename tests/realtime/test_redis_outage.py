@@ -11,7 +11,7 @@ import pytest
 from hub.config import DatabaseURL
 from tests.livehub import LiveHub
 from tests.realtime.helpers import Dashboard, Door, healthz, make_event, wait_until
-from tests.services import Started, free_port, start_redis
+from tests.servers import Started, free_port, start_redis
 
 pytestmark = pytest.mark.slow
 

@@ -1,0 +1,136 @@
+"""Browser sign-ins: signed, HttpOnly cookies (itsdangerous), the CSRF double-submit token,
+and resolving any caller (API key header or cookie) to a Principal."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from typing import Any
+from urllib.parse import urlsplit
+
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy.ext.asyncio import AsyncConnection
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import Response
+
+from hub.auth.accounts import principal_for_api_key, staff_principal
+from hub.auth.principal import Principal
+from hub.errors import CsrfRejected, Unauthorized
+
+STAFF_COOKIE = "rollcall_staff"
+ATTENDEE_COOKIE = "rollcall_attendee"
+KIOSK_COOKIE = "rollcall_kiosk"
+# Double-submit CSRF token: a random, JS-readable cookie the pages echo in X-CSRF-Token.
+CSRF_COOKIE = "rollcall_csrf"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+COOKIE_MAX_AGE = 14 * 24 * 3600
+
+
+
+class Signer:
+    """Signs and reads the browser cookies. One per app, built from the secret key."""
+
+    def __init__(self, secret: str) -> None:
+        self._s = URLSafeTimedSerializer(secret, salt="rollcall-cookie")
+
+    def dumps(self, payload: dict[str, Any]) -> str:
+        return str(self._s.dumps(payload))
+
+    def loads(self, token: str | None, max_age: int = COOKIE_MAX_AGE) -> dict[str, Any] | None:
+        if not token:
+            return None
+        try:
+            value = self._s.loads(token, max_age=max_age)
+        except BadSignature:
+            return None
+        return value if isinstance(value, dict) else None
+
+
+def check_cross_site(request: HTTPConnection) -> None:
+    """Refuse a cookie-authenticated request another site could have forged.
+
+    HTTP: an unsafe method must echo the CSRF cookie in the ``X-CSRF-Token`` header (a page
+    of another origin can neither read our cookie nor set that header on a form post).
+    WebSocket: the handshake's ``Origin``, when the browser sends one, must be this host.
+    API-Key callers never reach this (they send no ambient credentials).
+    """
+    if request.scope.get("type") == "websocket":
+        origin = request.headers.get("origin")
+        if origin and urlsplit(origin).netloc.lower() != request.headers.get("host", "").lower():
+            raise CsrfRejected("This page may not open a connection from another site.")
+        return
+    if request.scope.get("method", "GET") in SAFE_METHODS:
+        return
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    header = request.headers.get(CSRF_HEADER, "")
+    if not cookie or not header or not hmac.compare_digest(cookie, header):
+        raise CsrfRejected(
+            "This form was not sent by a Rollcall page (missing or wrong X-CSRF-Token); "
+            "reload the page and try again."
+        )
+
+
+async def authenticate(
+    conn: AsyncConnection, request: HTTPConnection, signer: Signer
+) -> Principal:
+    """Resolve the caller, or raise Unauthorized.
+
+    Order: the ``API-Key`` header; the staff cookie; the kiosk cookie; the attendee cookie.
+    A cookie-authenticated unsafe request must pass ``check_cross_site`` (403 ``csrf``).
+    """
+    key = request.headers.get("api-key")
+    if key:
+        return await principal_for_api_key(conn, key)
+    principal = await _cookie_principal(conn, request, signer)
+    if principal is None:
+        raise Unauthorized("Send an API-Key header, or sign in.")
+    check_cross_site(request)
+    return principal
+
+
+async def _cookie_principal(
+    conn: AsyncConnection, request: HTTPConnection, signer: Signer
+) -> Principal | None:
+    staff = signer.loads(request.cookies.get(STAFF_COOKIE))
+    if staff and isinstance(staff.get("sid"), int):
+        p = await staff_principal(conn, staff["sid"])
+        if p is not None:
+            return p
+    kiosk = signer.loads(request.cookies.get(KIOSK_COOKIE))
+    if kiosk and isinstance(kiosk.get("session"), str) and isinstance(kiosk.get("sid"), int):
+        p = await staff_principal(conn, kiosk["sid"])
+        if p is not None:
+            return Principal(
+                kind="kiosk",
+                actor=p.actor,
+                staff_id=p.staff_id,
+                session_id=kiosk["session"],
+            )
+    attendee = signer.loads(request.cookies.get(ATTENDEE_COOKIE))
+    if attendee and isinstance(attendee.get("aid"), int):
+        return Principal(
+            kind="attendee", actor=f"attendee:{attendee['aid']}", attendee_id=attendee["aid"]
+        )
+    return None
+
+
+def is_https(request: Request, public_url: str) -> bool:
+    """Mark cookies Secure when the browser reached us over https (directly, through a proxy
+    uvicorn trusts, or as the configured public URL says)."""
+    return request.url.scheme == "https" or public_url.startswith("https://")
+
+
+def ensure_csrf_cookie(request: Request, response: Response, public_url: str) -> None:
+    """Give the browser its double-submit token if it has none (readable by our scripts)."""
+    if request.cookies.get(CSRF_COOKIE):
+        return
+    response.set_cookie(
+        CSRF_COOKIE,
+        secrets.token_urlsafe(24),
+        max_age=30 * 24 * 3600,
+        path="/",
+        httponly=False,
+        samesite="strict",
+        secure=is_https(request, public_url),
+    )

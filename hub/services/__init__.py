@@ -1,0 +1,1 @@
+"""The use cases other than the door: attendance admin, attendees, sessions, housekeeping."""

@@ -1,0 +1,28 @@
+"""Publish only after commit: the database is the truth, and dashboards catch up from it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from hub.domain.events import Encoded, EventSink
+
+log = logging.getLogger("rollcall.events")
+
+
+async def session_changed_after_commit(sink: EventSink, session_id: str) -> None:
+    """Tell dashboards a session's settings changed; log and go on if that fails."""
+    try:
+        await sink.session_changed(session_id)
+    except Exception:  # noqa: BLE001 - the next event or reconnect brings the new values
+        log.exception("announcing the change of session %s failed", session_id)
+
+
+async def publish_after_commit(sink: EventSink, events: Sequence[Encoded]) -> None:
+    """Publish committed events; log and go on if that fails (the database is the truth)."""
+    if not events:
+        return
+    try:
+        await sink.publish_events(events)
+    except Exception:  # noqa: BLE001 - dashboards catch up from the log
+        log.exception("publishing %d event(s) failed; dashboards will catch up", len(events))

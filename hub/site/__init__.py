@@ -1,0 +1,1 @@
+"""The browser endpoints: pages, sign-in, page data and admin routes. No SQL here."""

@@ -1,0 +1,88 @@
+"""API keys and staff accounts. Keys are stored as digests, passwords as hashes: this module
+never sees a secret in the clear."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from storage.tables import T_API_KEYS, T_STAFF
+
+# Ids are 32-bit integers on PostgreSQL: a larger one names no row.
+MAX_ID = 2**31 - 1
+
+
+# --- API keys ------------------------------------------------------------------------------
+
+
+async def insert_api_key(conn: AsyncConnection, *, description: str, key_hash: str,
+                         prefix: str, at: dt.datetime) -> int:
+    result = await conn.execute(
+        sa.insert(T_API_KEYS)
+        .values(description=description, key_hash=key_hash, prefix=prefix, created_at=at)
+        .returning(T_API_KEYS.c.id))
+    return int(result.scalar_one())
+
+
+async def api_key_by_hash(conn: AsyncConnection, key_hash: str) -> Any:
+    """(id, key_hash, disabled_at) of the key with that digest, or None."""
+    return (await conn.execute(
+        sa.select(T_API_KEYS.c.id, T_API_KEYS.c.key_hash, T_API_KEYS.c.disabled_at)
+        .where(T_API_KEYS.c.key_hash == key_hash))).first()
+
+
+async def api_keys(conn: AsyncConnection) -> list[Any]:
+    return list(await conn.execute(sa.select(T_API_KEYS).order_by(T_API_KEYS.c.id)))
+
+
+async def disable_api_key(conn: AsyncConnection, key_id: int, at: dt.datetime) -> bool | None:
+    """Disable the key: True if it was enabled, False if already disabled, None if there is
+    no such key."""
+    if not 0 < key_id <= MAX_ID:
+        return None
+    result = await conn.execute(
+        sa.update(T_API_KEYS)
+        .where(T_API_KEYS.c.id == key_id, T_API_KEYS.c.disabled_at.is_(None))
+        .values(disabled_at=at))
+    if result.rowcount:
+        return True
+    exists = (await conn.execute(
+        sa.select(T_API_KEYS.c.id).where(T_API_KEYS.c.id == key_id))).first()
+    return False if exists else None
+
+
+# --- staff ---------------------------------------------------------------------------------
+
+
+async def insert_staff(conn: AsyncConnection, *, email: str, name: str | None,
+                       password_hash: str, permissions: str, at: dt.datetime) -> int:
+    result = await conn.execute(
+        sa.insert(T_STAFF)
+        .values(email=email, name=name, password_hash=password_hash, permissions=permissions,
+                disabled=False, created_at=at)
+        .returning(T_STAFF.c.id))
+    return int(result.scalar_one())
+
+
+async def staff_by_id(conn: AsyncConnection, staff_id: int) -> Any:
+    """The staff row, or None."""
+    if not 0 < staff_id <= MAX_ID:
+        return None
+    return (await conn.execute(sa.select(T_STAFF).where(T_STAFF.c.id == staff_id))).first()
+
+
+async def staff_by_email(conn: AsyncConnection, email: str) -> Any:
+    """The staff row for an email (stored lower-cased), or None."""
+    return (await conn.execute(
+        sa.select(T_STAFF).where(T_STAFF.c.email == email.strip().lower()))).first()
+
+
+async def staff_list(conn: AsyncConnection) -> list[Any]:
+    return list(await conn.execute(sa.select(T_STAFF).order_by(T_STAFF.c.id)))
+
+
+async def update_staff(conn: AsyncConnection, staff_id: int, values: dict[str, Any]) -> None:
+    await conn.execute(sa.update(T_STAFF).where(T_STAFF.c.id == staff_id).values(**values))

@@ -1,0 +1,418 @@
+"""SQLModel tables for the whole domain. The schema changes only through Alembic migrations.
+
+Timestamps are stored in UTC. SQLite hands them back naive; ``hub.domain.dates.as_utc`` mends
+that in one place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+JSONType = sa.JSON().with_variant(sa.JSON(), "sqlite")
+
+
+def _ts(nullable: bool = True) -> sa.Column:  # type: ignore[type-arg]
+    return sa.Column(sa.DateTime(timezone=True), nullable=nullable)
+
+
+class AppSettingsRow(SQLModel, table=True):
+    """The event. Exactly one row, id 1."""
+
+    __tablename__ = "app_settings"
+    id: int = Field(default=1, primary_key=True)
+    name: str | None = None
+    start_date: dt.date | None = None
+    end_date: dt.date | None = None
+    timezone: str | None = None
+    app_password: str | None = None
+    moderator_password: str | None = None
+    custom_attendee_field_1: str | None = None
+    custom_attendee_field_2: str | None = None
+    custom_attendee_field_3: str | None = None
+    custom_attendee_field_4: str | None = None
+    custom_attendee_field_5: str | None = None
+    secret_key: str | None = None
+    # The event-wide CE credit rule (see hub.domain.credit); sessions may override it.
+    credit_rule: dict | None = Field(default=None, sa_column=sa.Column(JSONType, nullable=True))  # type: ignore[type-arg]
+
+
+class SessionRow(SQLModel, table=True):
+    __tablename__ = "sessions"
+    id: str = Field(primary_key=True, max_length=16)
+    external_id: str | None = Field(default=None, index=True)
+    name: str
+    location: str | None = None
+    description: str | None = None
+    date: dt.date | None = None
+    start_time: dt.time | None = None
+    end_time: dt.time | None = None
+    access_code: str | None = None
+    moderator_password: str | None = None
+    learning_objectives: list | None = Field(default=None, sa_column=sa.Column(JSONType, nullable=True))  # type: ignore[type-arg]
+    checkin_required: bool | None = None
+    checkout_required: bool | None = None
+    checkin_code: str | None = None
+    checkout_code: str | None = None
+    delivery_format: str | None = None
+    capacity: int | None = None
+    registrants_only: bool | None = None
+    registration_levels: list | None = Field(default=None, sa_column=sa.Column(JSONType, nullable=True))  # type: ignore[type-arg]
+    ce_minutes: int | None = None
+    rank: int | None = None
+    hidden: bool | None = None
+    credit_url: str | None = None
+    credit_rule: dict | None = Field(default=None, sa_column=sa.Column(JSONType, nullable=True))  # type: ignore[type-arg]
+    created_at: datetime = Field(sa_column=_ts(False))
+
+
+class SessionCounterRow(SQLModel, table=True):
+    """The door's hot row: capacity gate and event sequence in one place.
+
+    Every accepted door action updates this row with one conditional statement, so the
+    database settles races: ``in_room`` never passes ``capacity`` without an override, and
+    ``seq`` is strictly increasing per session.
+    """
+
+    __tablename__ = "session_counters"
+    session_id: str = Field(
+        sa_column=sa.Column(
+            sa.String(16), sa.ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    seq: int = Field(default=0, sa_column=sa.Column(sa.BigInteger, nullable=False, default=0))
+    registered: int = 0
+    checked_in: int = 0
+    in_room: int = 0
+    epoch: str = Field(max_length=16)
+
+
+class PresenterRow(SQLModel, table=True):
+    __tablename__ = "presenters"
+    id: str = Field(primary_key=True, max_length=32)
+    external_id: str | None = Field(default=None, index=True)
+    name: str = Field(index=True)
+
+
+class SessionPresenterRow(SQLModel, table=True):
+    __tablename__ = "session_presenters"
+    session_id: str = Field(
+        sa_column=sa.Column(
+            sa.String(16), sa.ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    presenter_id: str = Field(
+        sa_column=sa.Column(
+            sa.String(32), sa.ForeignKey("presenters.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    position: int = 0
+
+
+class FieldOfStudyRow(SQLModel, table=True):
+    __tablename__ = "fields_of_study"
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: str = Field(
+        sa_column=sa.Column(
+            sa.String(16), sa.ForeignKey("sessions.id", ondelete="CASCADE"), index=True
+        )
+    )
+    position: int = 0
+    name: str
+    credits: str
+
+
+class CodewordRow(SQLModel, table=True):
+    __tablename__ = "codewords"
+    id: int | None = Field(default=None, primary_key=True)
+    field_id: int = Field(
+        sa_column=sa.Column(
+            sa.Integer, sa.ForeignKey("fields_of_study.id", ondelete="CASCADE"), index=True
+        )
+    )
+    position: int = 0
+    word: str
+
+
+class AttendeeRow(SQLModel, table=True):
+    __tablename__ = "attendees"
+    id: int | None = Field(default=None, primary_key=True)
+    external_id: str | None = Field(default=None, unique=True)
+    email: str | None = None
+    email_lower: str | None = Field(default=None, index=True)
+    first_name: str | None = None
+    last_name: str | None = None
+    badge_id: str | None = Field(default=None, unique=True)
+    registration_level: str | None = None
+    field_1: str | None = None
+    field_2: str | None = None
+    field_3: str | None = None
+    field_4: str | None = None
+    field_5: str | None = None
+    created_at: datetime = Field(sa_column=_ts(False))
+
+
+class RegistrationRow(SQLModel, table=True):
+    """An attendee has the session on their schedule."""
+
+    __tablename__ = "registrations"
+    session_id: str = Field(
+        sa_column=sa.Column(
+            sa.String(16), sa.ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    attendee_id: int = Field(
+        sa_column=sa.Column(
+            sa.Integer, sa.ForeignKey("attendees.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    created_at: datetime = Field(sa_column=_ts(False))
+
+
+class CheckinRecordRow(SQLModel, table=True):
+    """One per attendee per session: the attendance record of the API reference."""
+
+    __tablename__ = "checkin_records"
+    __table_args__ = (sa.UniqueConstraint("session_id", "attendee_id", name="uq_record_once"),)
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: str = Field(
+        sa_column=sa.Column(
+            sa.String(16), sa.ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False
+        )
+    )
+    attendee_id: int = Field(
+        sa_column=sa.Column(
+            sa.Integer, sa.ForeignKey("attendees.id", ondelete="CASCADE"), nullable=False,
+            index=True,
+        )
+    )
+    checkin_time: datetime | None = Field(default=None, sa_column=_ts())
+    checkout_time: datetime | None = Field(default=None, sa_column=_ts())
+    checkin_time_actual: datetime | None = Field(default=None, sa_column=_ts())
+    checkout_time_actual: datetime | None = Field(default=None, sa_column=_ts())
+    # Start of the current interval in the room; null when not in the room.
+    in_since: datetime | None = Field(default=None, sa_column=_ts())
+    seconds_attended: int = 0
+    delivery_format: str | None = None
+    admin_note: str | None = None
+    attendee_note: str | None = None
+    checkin_source: str | None = None
+    checkout_source: str | None = None
+    evaluation_complete: bool = False
+    updated_seq: int = Field(default=0, sa_column=sa.Column(sa.BigInteger, nullable=False, default=0))
+
+
+class CheckinHistoryRow(SQLModel, table=True):
+    __tablename__ = "checkin_history"
+    id: int | None = Field(default=None, primary_key=True)
+    record_id: int = Field(
+        sa_column=sa.Column(
+            sa.Integer, sa.ForeignKey("checkin_records.id", ondelete="CASCADE"), index=True
+        )
+    )
+    action: str  # "checkin" | "checkout"
+    timestamp: datetime = Field(sa_column=_ts(False))
+    source: str | None = None
+    actor: str | None = None
+
+
+class OverrideRow(SQLModel, table=True):
+    """Who admitted someone past a rule, when and why."""
+
+    __tablename__ = "overrides"
+    id: int | None = Field(default=None, primary_key=True)
+    record_id: int = Field(
+        sa_column=sa.Column(
+            sa.Integer, sa.ForeignKey("checkin_records.id", ondelete="CASCADE"), index=True
+        )
+    )
+    rule: str
+    actor: str
+    reason: str | None = None
+    at: datetime = Field(sa_column=_ts(False))
+
+
+class CodewordSubmissionRow(SQLModel, table=True):
+    __tablename__ = "codeword_submissions"
+    __table_args__ = (sa.UniqueConstraint("record_id", "codeword_id", name="uq_codeword_once"),)
+    id: int | None = Field(default=None, primary_key=True)
+    record_id: int = Field(
+        sa_column=sa.Column(
+            sa.Integer, sa.ForeignKey("checkin_records.id", ondelete="CASCADE"), index=True
+        )
+    )
+    codeword_id: int = Field(
+        sa_column=sa.Column(sa.Integer, sa.ForeignKey("codewords.id", ondelete="CASCADE"))
+    )
+    submitted_at: datetime = Field(sa_column=_ts(False))
+
+
+class CreditAdjustmentRow(SQLModel, table=True):
+    """An admin's change to the credits awarded for one field of study; the original stays."""
+
+    __tablename__ = "credit_adjustments"
+    __table_args__ = (sa.UniqueConstraint("record_id", "field_id", name="uq_adjust_once"),)
+    id: int | None = Field(default=None, primary_key=True)
+    record_id: int = Field(
+        sa_column=sa.Column(
+            sa.Integer, sa.ForeignKey("checkin_records.id", ondelete="CASCADE"), index=True
+        )
+    )
+    field_id: int = Field(
+        sa_column=sa.Column(sa.Integer, sa.ForeignKey("fields_of_study.id", ondelete="CASCADE"))
+    )
+    credits: float
+    note: str | None = None
+    actor: str | None = None
+    at: datetime = Field(sa_column=_ts(False))
+
+
+class SessionEventRow(SQLModel, table=True):
+    """The per-session event log the real-time hub publishes and replays (``?since=``)."""
+
+    __tablename__ = "session_events"
+    session_id: str = Field(
+        sa_column=sa.Column(
+            sa.String(16), sa.ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    seq: int = Field(sa_column=sa.Column(sa.BigInteger, primary_key=True, autoincrement=False))
+    kind: str
+    payload: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
+    created_at: datetime = Field(sa_column=_ts(False))
+
+
+class IdempotencyRow(SQLModel, table=True):
+    """One answer per idempotency key: a retried request gets the first answer again."""
+
+    __tablename__ = "idempotency_keys"
+    key: str = Field(primary_key=True, max_length=300)
+    session_id: str = Field(
+        sa_column=sa.Column(sa.String(16), sa.ForeignKey("sessions.id", ondelete="CASCADE"))
+    )
+    response: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
+    created_at: datetime = Field(sa_column=_ts(False))
+
+
+class StaffUserRow(SQLModel, table=True):
+    __tablename__ = "staff_users"
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(unique=True)
+    name: str | None = None
+    password_hash: str
+    permissions: str = ""  # comma-separated: scan,override,moderate,admin
+    disabled: bool = False
+    created_at: datetime = Field(sa_column=_ts(False))
+
+
+class ApiKeyRow(SQLModel, table=True):
+    __tablename__ = "api_keys"
+    id: int | None = Field(default=None, primary_key=True)
+    description: str
+    key_hash: str = Field(unique=True, max_length=64)
+    prefix: str = Field(max_length=12)
+    created_at: datetime = Field(sa_column=_ts(False))
+    disabled_at: datetime | None = Field(default=None, sa_column=_ts())
+
+
+class EvaluationResponseRow(SQLModel, table=True):
+    __tablename__ = "evaluation_responses"
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: str = Field(
+        sa_column=sa.Column(
+            sa.String(16), sa.ForeignKey("sessions.id", ondelete="CASCADE"), index=True
+        )
+    )
+    attendee_id: int = Field(
+        sa_column=sa.Column(sa.Integer, sa.ForeignKey("attendees.id", ondelete="CASCADE"))
+    )
+    presenter_id: str | None = Field(
+        default=None,
+        sa_column=sa.Column(
+            sa.String(32), sa.ForeignKey("presenters.id", ondelete="SET NULL"), nullable=True
+        ),
+    )
+    question: str
+    response: str
+    response_value: float | None = None
+    timestamp: datetime = Field(sa_column=_ts(False))
+
+
+class PollRow(SQLModel, table=True):
+    __tablename__ = "polls"
+    id: str = Field(primary_key=True, max_length=32)
+    session_id: str = Field(
+        sa_column=sa.Column(
+            sa.String(16), sa.ForeignKey("sessions.id", ondelete="CASCADE"), index=True
+        )
+    )
+    name: str
+    rank: int | None = None
+    type: str = "multiple_choice"
+    choices: list = Field(default_factory=list, sa_column=sa.Column(JSONType, nullable=False))  # type: ignore[type-arg]
+    created: datetime = Field(sa_column=_ts(False))
+
+
+class PollResponseRow(SQLModel, table=True):
+    __tablename__ = "poll_responses"
+    id: int | None = Field(default=None, primary_key=True)
+    poll_id: str = Field(
+        sa_column=sa.Column(sa.String(32), sa.ForeignKey("polls.id", ondelete="CASCADE"), index=True)
+    )
+    attendee_id: int | None = Field(
+        default=None,
+        sa_column=sa.Column(
+            sa.Integer, sa.ForeignKey("attendees.id", ondelete="SET NULL"), nullable=True
+        ),
+    )
+    choice: str
+    created: datetime = Field(sa_column=_ts(False))
+
+
+class QuestionRow(SQLModel, table=True):
+    __tablename__ = "questions"
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: str = Field(
+        sa_column=sa.Column(
+            sa.String(16), sa.ForeignKey("sessions.id", ondelete="CASCADE"), index=True
+        )
+    )
+    attendee_id: int | None = Field(
+        default=None,
+        sa_column=sa.Column(
+            sa.Integer, sa.ForeignKey("attendees.id", ondelete="SET NULL"), nullable=True
+        ),
+    )
+    text: str
+    upvotes: int = 0
+    answered: bool = False
+    created: datetime = Field(sa_column=_ts(False))
+
+
+metadata = SQLModel.metadata
+
+T_APP = AppSettingsRow.__table__  # type: ignore[attr-defined]
+T_SESSIONS = SessionRow.__table__  # type: ignore[attr-defined]
+T_COUNTERS = SessionCounterRow.__table__  # type: ignore[attr-defined]
+T_PRESENTERS = PresenterRow.__table__  # type: ignore[attr-defined]
+T_SESSION_PRESENTERS = SessionPresenterRow.__table__  # type: ignore[attr-defined]
+T_FIELDS = FieldOfStudyRow.__table__  # type: ignore[attr-defined]
+T_CODEWORDS = CodewordRow.__table__  # type: ignore[attr-defined]
+T_ATTENDEES = AttendeeRow.__table__  # type: ignore[attr-defined]
+T_REGISTRATIONS = RegistrationRow.__table__  # type: ignore[attr-defined]
+T_RECORDS = CheckinRecordRow.__table__  # type: ignore[attr-defined]
+T_HISTORY = CheckinHistoryRow.__table__  # type: ignore[attr-defined]
+T_OVERRIDES = OverrideRow.__table__  # type: ignore[attr-defined]
+T_CODEWORD_SUBMISSIONS = CodewordSubmissionRow.__table__  # type: ignore[attr-defined]
+T_CREDIT_ADJUSTMENTS = CreditAdjustmentRow.__table__  # type: ignore[attr-defined]
+T_EVENTS = SessionEventRow.__table__  # type: ignore[attr-defined]
+T_IDEMPOTENCY = IdempotencyRow.__table__  # type: ignore[attr-defined]
+T_STAFF = StaffUserRow.__table__  # type: ignore[attr-defined]
+T_API_KEYS = ApiKeyRow.__table__  # type: ignore[attr-defined]
+T_EVALUATIONS = EvaluationResponseRow.__table__  # type: ignore[attr-defined]
+T_POLLS = PollRow.__table__  # type: ignore[attr-defined]
+T_POLL_RESPONSES = PollResponseRow.__table__  # type: ignore[attr-defined]
+T_QUESTIONS = QuestionRow.__table__  # type: ignore[attr-defined]
