@@ -164,7 +164,9 @@ def validate_logo(logo: bytes, field: str = "logo") -> None:
     if not (logo.startswith(b"\x89PNG\r\n\x1a\n") or logo.startswith(b"\xff\xd8\xff")):
         raise Invalid(field, "must be a PNG or JPEG image")
     try:
-        FPDF().image(io.BytesIO(logo), x=0, y=0, w=10)  # the renderer's own parser
+        probe = FPDF()
+        probe.add_page()
+        probe.image(io.BytesIO(logo), x=0, y=0, w=10)  # the renderer's own parser
     except Exception:  # any failure to read it is the uploader's problem
         raise Invalid(field, "could not be read as an image") from None
 
@@ -355,19 +357,36 @@ def _columns(pdf: _Page, fields: Sequence[str]) -> list[_Column]:
         per = {0: 0.0, 1: 30.0, 2: 30.0, 3: 30.0, 4: 27.0, 5: 24.0}.get(len(fields), 22.0)
         extra = [_Column(name, per, "C") for name in fields]
     else:
-        extra = [_Column("Credits by field of study", 78, "L")]
+        extra = [_Column("Credits by field of study", 110, "L")]
     used = date.width + minutes.width + sum(c.width for c in extra)
     return [date, _Column("Session", pdf.content_w - used, "L"), minutes, *extra]
 
 
-def _credit_lines(field: FieldCredit | None, *, labelled: bool) -> list[_Line]:
+def _credit_lines(field: FieldCredit | None) -> list[_Line]:
+    """One field's cell in its own column: the value, or the adjusted value marked and what
+    attendance earned beneath it."""
     if field is None:
         return [_Line(MISSING, color=MUTED)]
-    label = f"{field.name.strip()}: " if labelled else ""
     if field.adjusted is None:
-        return [_Line(label + format_credits(field.earned))]
-    return [_Line(f"{label}{format_credits(field.adjusted)}{ADJUSTED_MARK}", style="B"),
+        return [_Line(format_credits(field.earned))]
+    return [_Line(f"{format_credits(field.adjusted)}{ADJUSTED_MARK}", style="B"),
             _Line(f"earned {format_credits(field.earned)}", size=7, color=MUTED)]
+
+
+def _credit_list(pairs: Sequence[tuple[str, str]], style: str = "") -> list[_Line]:
+    """Many fields in one cell: "Nursing 1 · Ethics 0.5† (earned 0.25)", wrapping only
+    between fields (the spaces inside one are non-breaking)."""
+    if not pairs:
+        return [_Line(MISSING, color=MUTED)]
+    items = [f"{name} {value}".replace(" ", "\u00a0") for name, value in pairs]
+    return [_Line(" · ".join(items), style=style)]
+
+
+def _listed(field: FieldCredit) -> tuple[str, str]:
+    if field.adjusted is None:
+        return field.name.strip(), format_credits(field.earned)
+    return field.name.strip(), (f"{format_credits(field.adjusted)}{ADJUSTED_MARK} "
+                                f"(earned {format_credits(field.earned)})")
 
 
 def _session_cells(session: SessionCredit, fields: Sequence[str],
@@ -382,10 +401,9 @@ def _session_cells(session: SessionCredit, fields: Sequence[str],
     ]
     by_name = {f.name.strip(): f for f in session.fields}
     if as_columns:
-        cells.extend(_credit_lines(by_name.get(name), labelled=False) for name in fields)
+        cells.extend(_credit_lines(by_name.get(name)) for name in fields)
     else:
-        lines = [line for f in session.fields for line in _credit_lines(f, labelled=True)]
-        cells.append(lines or [_Line(MISSING, color=MUTED)])
+        cells.append(_credit_list([_listed(f) for f in session.fields]))
     return cells
 
 
@@ -401,8 +419,7 @@ def _total_cells(data: CertificateData, fields: Sequence[str],
     if as_columns:
         cells.extend([_Line(str(totals[name]), style="B")] for name in fields)
     else:
-        cells.append([_Line(f"{name}: {totals[name]}", style="B") for name in fields]
-                     or [_Line(MISSING)])
+        cells.append(_credit_list([(name, str(totals[name])) for name in fields], style="B"))
     return cells
 
 
@@ -417,8 +434,11 @@ def _line_height(line: _Line) -> float:
 def _cell_lines(pdf: _Page, cell: _Cell, width: float) -> list[tuple[_Line, list[str]]]:
     out = []
     for line in cell:
+        if not line.text:
+            out.append((line, [""]))
+            continue
         pdf.set_font("sans", line.style, line.size)
-        wrapped: Any = pdf.multi_cell(width - 2 * PAD_X, _line_height(line), line.text or " ",
+        wrapped: Any = pdf.multi_cell(width - 2 * PAD_X, _line_height(line), line.text,
                                       dry_run=True, output=MethodReturnValue.LINES)
         out.append((line, list(wrapped)))
     return out
@@ -455,7 +475,9 @@ def _draw_row(pdf: _Page, columns: Sequence[_Column], laid: _Laid, *,
             pdf.set_text_color(*line.color)
             for part in parts:
                 pdf.set_xy(x + PAD_X, y)
-                pdf.cell(column.width - 2 * PAD_X, _line_height(line), part, align=column.align)
+                if part:
+                    pdf.cell(column.width - 2 * PAD_X, _line_height(line), part,
+                             align=column.align)
                 y += _line_height(line)
         x += column.width
     pdf.set_text_color(*INK)
@@ -501,8 +523,9 @@ def _sessions_table(pdf: _Page, data: CertificateData) -> None:
             _draw_row(pdf, columns, row, fill=STRIPE if i % 2 else None)
     notes = []
     if any(f.adjusted is not None for s in data.sessions for f in s.fields):
+        where = "beneath" if as_columns else "in brackets"
         notes.append(f"{ADJUSTED_MARK} Adjusted by the issuer; the credit earned from "
-                     "attendance is shown beneath.")
+                     f"attendance is shown {where}.")
     if any(s.self_reported for s in data.sessions):
         notes.append("Self-reported: attendance reported by the attendee.")
     if notes:

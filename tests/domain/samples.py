@@ -9,6 +9,7 @@ import struct
 import sys
 import zlib
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 
 from hub.domain.certificate import CertificateData, FieldCredit, SessionCredit
@@ -30,6 +31,7 @@ def png(width: int, height: int, pixel: Callable[[int, int], RGB]) -> bytes:
             + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
 
 
+@cache
 def logo_png() -> bytes:
     """A small emblem: a navy disc with a white ring and a gold centre, on white."""
     size = 160
