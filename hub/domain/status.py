@@ -154,7 +154,7 @@ def _problem(message: str) -> str | None:
     return None
 
 
-def parse_messages(value: Any, field: str = "status_messages") -> dict[State, str]:
+def parse_messages(value: Any, field: str = "status_messages") -> dict[str, str]:
     """Validate the event's per-state messages as an admin sends them; raise Invalid.
 
     An object mapping states to messages; a state left out, or set to null, reads the default.
@@ -164,7 +164,7 @@ def parse_messages(value: Any, field: str = "status_messages") -> dict[State, st
         return {}
     if not isinstance(value, dict):
         raise Invalid(field, "must be an object or null")
-    out: dict[State, str] = {}
+    out: dict[str, str] = {}
     for key, message in value.items():
         if key not in STATES:
             raise Invalid(f"{field}.{key}", "is not a session status (one of "
