@@ -13,9 +13,9 @@ and the attendee's name at the top; the signature and verification block is neve
 Any name prints: the fonts are embedded, with a fallback for Chinese, Japanese and Korean
 (see ``hub.domain.pdfpage``).
 
-Pure: bytes in, bytes out; no files but the vendored fonts, no network, no clock (the PDF's
-creation date is ``issued_on``, else the library's default): the same data gives the same
-bytes.
+Pure: bytes in, bytes out; no files but the vendored fonts, no network. The PDF's creation
+date is ``issued_on`` when given (then the same data gives the same bytes), else fpdf2 stamps
+the time of rendering.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from typing import Final, Literal
 import msgspec
 from fpdf import FPDF
 from fpdf.image_parsing import preload_image
+from PIL import Image
 
 from hub.domain.pdfpage import (
     ACCENT,
@@ -56,6 +57,7 @@ from hub.errors import Invalid
 
 DEFAULT_TITLE: Final = "Certificate of Continuing Education"
 LOGO_MAX_BYTES: Final = 1024 * 1024
+LOGO_MAX_SIDE: Final = 4000
 MAX_FIELD_COLUMNS: Final = 6  # more fields of study than this: one "Credits" column listing them
 ADJUSTED_MARK: Final = "†"
 MISSING: Final = "—"
@@ -172,18 +174,26 @@ def filename_for(data: CertificateData) -> str:
 
 
 def validate_logo(logo: bytes, field: str = "logo") -> None:
-    """Raise Invalid unless ``logo`` is a readable PNG or JPEG of at most 1 MiB."""
+    """Raise Invalid unless ``logo`` is a readable PNG or JPEG of at most 1 MiB and 4000
+    pixels a side (a small file can hold a huge image: the size is read before decoding)."""
     if not logo:
         raise Invalid(field, "is empty")
     if len(logo) > LOGO_MAX_BYTES:
         raise Invalid(field, f"must be at most {LOGO_MAX_BYTES // 1024} KiB")
-    if not (logo.startswith(b"\x89PNG\r\n\x1a\n") or logo.startswith(b"\xff\xd8\xff")):
-        raise Invalid(field, "must be a PNG or JPEG image")
+    try:
+        with Image.open(io.BytesIO(logo), formats=("PNG", "JPEG")) as image:
+            width, height = image.size
+    except Image.UnidentifiedImageError:
+        raise Invalid(field, "must be a PNG or JPEG image") from None
+    except Exception:  # any failure to read it is the uploader's problem
+        raise Invalid(field, "could not be read as an image") from None
+    if max(width, height) > LOGO_MAX_SIDE:
+        raise Invalid(field, f"must be at most {LOGO_MAX_SIDE} pixels wide and high")
     try:
         probe = FPDF()
         probe.add_page()
-        probe.image(io.BytesIO(logo), x=0, y=0, w=10)  # the renderer's own parser
-    except Exception:  # any failure to read it is the uploader's problem
+        probe.image(io.BytesIO(logo), x=0, y=0, w=10)  # decoded as the renderer will
+    except Exception:
         raise Invalid(field, "could not be read as an image") from None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import struct
 import zlib
 
 import msgspec
@@ -308,3 +309,19 @@ def test_logos_are_checked_before_they_are_stored() -> None:
     assert len(noise) > 1024 * 1024
     with pytest.raises(Invalid, match="logo: must be at most 1024 KiB"):
         validate_logo(noise)
+    # 9000 x 9000 pixels of white compress to a few hundred KiB: refused before decoding.
+    huge = png_header_only(9000, 9000)
+    with pytest.raises(Invalid, match="logo: must be at most 4000 pixels wide and high"):
+        validate_logo(huge)
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG that declares its size but holds one row of pixels (never read: the check on the
+    declared size comes first)."""
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (struct.pack(">I", len(body)) + kind + body
+                + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(b"\x00" + b"\xff" * 3 * width)) + chunk(b"IEND", b""))
