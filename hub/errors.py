@@ -7,28 +7,77 @@ the table from ``GET /api/v2/reasons`` so nothing is copied by hand.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar
 
-# Door refusals: reason -> plain words an attendee or a scanner can read.
-REFUSALS: dict[str, str] = {
-    "code_required": "This session needs a check-in code.",
-    "code_invalid": "That check-in code is not right.",
-    "not_registered": "Only registered attendees may enter this session.",
-    "registration_level": "This session is not included in the attendee's registration level.",
-    "capacity_full": "This session is full.",
-    "already_checked_in": "Already checked in to this session.",
-    "not_checked_in": "Not checked in to this session.",
-    "checkout_code_invalid": "That check-out code is not right.",
-    "checkout_code_required": "This session needs a check-out code.",
-    "delivery_format_required": "Choose in-person or virtual to check in to this hybrid session.",
-    "unknown_attendee": "Attendee not recognised.",
-    "codeword_invalid": "That codeword is not one of this session's codewords.",
+
+@dataclass(frozen=True)
+class Reason:
+    """One machine code: its plain words, and where it is used."""
+
+    message: str
+    status: int | None = None  # the HTTP status it answers with
+    close: int | None = None  # the WebSocket close code it closes with
+    kind: str = "error"  # "refusal" (a door rule), "error", or "live" (real-time only)
+    overridable: bool = False  # a door refusal that an override may lift
+
+
+def _refusal(message: str, *, status: int = 409, overridable: bool = False) -> Reason:
+    return Reason(message, status=status, kind="refusal", overridable=overridable)
+
+
+# Every reason the hub answers or closes with. ``GET /api/v2/reasons`` lists them all; the
+# REST envelope, the WebSocket ``error``/``status`` frames, the close reasons and the web
+# clients read these codes.
+REASONS: dict[str, Reason] = {
+    # Door refusals (409; an unknown attendee is a 404).
+    "code_required": _refusal("This session needs a check-in code.", overridable=True),
+    "code_invalid": _refusal("That check-in code is not right.", overridable=True),
+    "not_registered": _refusal("Only registered attendees may enter this session.",
+                               overridable=True),
+    "registration_level": _refusal(
+        "This session is not included in the attendee's registration level.", overridable=True),
+    "capacity_full": _refusal("This session is full.", overridable=True),
+    "already_checked_in": _refusal("Already checked in to this session."),
+    "not_checked_in": _refusal("Not checked in to this session."),
+    "checkout_code_invalid": _refusal("That check-out code is not right."),
+    "checkout_code_required": _refusal("This session needs a check-out code."),
+    "delivery_format_required": _refusal(
+        "Choose in-person or virtual to check in to this hybrid session."),
+    "unknown_attendee": _refusal("Attendee not recognised.", status=404),
+    "codeword_invalid": _refusal("That codeword is not one of this session's codewords."),
+    # Requests the hub cannot take.
+    "bad_request": Reason("The request is not one the hub understands.", 400, close=4400),
+    "malformed_json": Reason("The body is not valid JSON.", 400),
+    "invalid_filters": Reason("Name exactly one filter: all, email or external_id.", 400),
+    "unauthorized": Reason("Send an API-Key header, or sign in.", 401, close=4401),
+    "forbidden": Reason("You may not do this.", 403, close=4403),
+    "csrf": Reason("This form was not sent by a Rollcall page; reload the page and try "
+                   "again.", 403),
+    "not_found": Reason("Not found.", 404, close=4404),
+    "method_not_allowed": Reason("Method not allowed.", 405),
+    "conflict": Reason("This conflicts with what is stored.", 409),
+    "payload_too_large": Reason("The request body is too large.", 413),
+    "unsupported_media_type": Reason("Send the body as application/json.", 415),
+    "invalid": Reason("A field has the wrong type or value; the message names it.", 422),
+    "too_many_attempts": Reason("Too many failed attempts; try again later.", 429, close=4429),
+    "internal": Reason("Internal server error.", 500, close=1011),
+    "unavailable": Reason("The hub cannot serve this now; try again in a moment.", 503,
+                          close=1012),
+    "overloaded": Reason("The door is busy; try again in a moment.", 503),
+    # The real-time hub only.
+    "broker_unavailable": Reason("Live updates from other workers are paused; the view is "
+                                 "kept current from the database.", kind="live"),
+    "heartbeat_timeout": Reason("No answer to ping; reconnect.", close=4000, kind="live"),
+    "too_slow": Reason("The connection did not keep up; reconnect.", close=4008, kind="live"),
+    "going_away": Reason("The connection was closed.", close=1001, kind="live"),
 }
 
+# Door refusals: reason -> plain words an attendee or a scanner can read.
+REFUSALS: dict[str, str] = {k: r.message for k, r in REASONS.items() if r.kind == "refusal"}
+
 # Rules an override may lift (the others are facts, not restrictions).
-OVERRIDABLE: frozenset[str] = frozenset(
-    {"code_required", "code_invalid", "not_registered", "registration_level", "capacity_full"}
-)
+OVERRIDABLE: frozenset[str] = frozenset(k for k, r in REASONS.items() if r.overridable)
 
 
 class HubError(Exception):
@@ -41,6 +90,8 @@ class HubError(Exception):
         super().__init__(message)
         self.message = message
         if reason is not None:
+            if reason not in REASONS:
+                raise RuntimeError(f"unknown reason {reason!r}: add it to hub.errors.REASONS")
             self.reason = reason
 
 

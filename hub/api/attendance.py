@@ -16,11 +16,11 @@ from hub.domain.events import Counts
 from hub.domain.records import CheckinRecordOut
 from hub.domain.schemas import CountData
 from hub.door.decide import DoorAnswer, DoorRequest
+from hub.door.loading import counts
 from hub.envelope import ok, ok_bytes
 from hub.errors import Forbidden
 from hub.http import read_any_json, read_json
 from hub.services import attendance
-from hub.services.loading import counts
 from hub.state import Hub, caller, hub_of
 
 DOOR_ERRORS = (400, 401, 403, 404, 409, 413, 422, 503)

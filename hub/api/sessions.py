@@ -28,10 +28,10 @@ from hub.domain.schemas import (
     SessionOut,
     SessionQAData,
 )
+from hub.door.publish import session_changed_after_commit
 from hub.envelope import ok
 from hub.errors import NotFound
 from hub.http import read_json
-from hub.services.publish import session_changed_after_commit
 from hub.services.sessions import create_session, session_changes, update_session
 from hub.state import caller
 from storage import feedback

@@ -1,6 +1,6 @@
 """The rules at the door, as plain functions: no I/O, no clock, easy to test exhaustively.
 
-The service (``hub.services.loading``) loads what these functions need inside one transaction, with
+The service (``hub.door.loading``) loads what these functions need inside one transaction, with
 the attendee's record row locked, calls them, and writes what they decide. Capacity is the one
 rule not decided here: it is settled by the database, in the conditional update of the
 session's counter row (``has_room`` states the same condition for the tests and the docs).

@@ -24,10 +24,10 @@ from hub.domain.records import (
     serialize,
     to_builtins,
 )
+from hub.door.loading import LoadedSession
 from hub.door.store import Person, Plan
 from hub.envelope import encode
 from hub.errors import CheckinRefused, Forbidden, Invalid
-from hub.services.loading import LoadedSession
 
 Text = Annotated[str, msgspec.Meta(max_length=500)]
 

@@ -47,9 +47,9 @@ from hub.domain.dates import now
 from hub.domain.events import Encoded, EventSink
 from hub.door import store
 from hub.door.decide import DoorRequest, Item, Tally, decide, door_for
+from hub.door.loading import identifier_of, load_extras
+from hub.door.publish import publish_after_commit
 from hub.errors import CheckinRefused, Conflict, HubError, ServiceUnavailable, Unauthorized
-from hub.services.loading import identifier_of, load_extras
-from hub.services.publish import publish_after_commit
 from storage.engine import Database
 
 log = logging.getLogger("rollcall.door")

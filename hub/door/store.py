@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.domain.records import AttendeeUser, Extras, RecordState, fields_of, user_of
+from hub.door.loading import LoadedSession, session_of
 from hub.errors import NotFound
-from hub.services.loading import LoadedSession, session_of
 from storage.door import BatchWrite, DoorStore, Wanted, door_store
 
 __all__ = ["BatchWrite", "DoorStore", "Loaded", "People", "Person", "Plan", "Wanted",

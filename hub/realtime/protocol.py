@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from hub.domain.events import Counts, SessionEvent
+from hub.errors import REASONS
 
 
 class Close(IntEnum):
@@ -39,6 +40,14 @@ class Close(IntEnum):
     @property
     def reconnect(self) -> bool:
         return self.value < 4400
+
+    @property
+    def reason(self) -> str:
+        """Its machine reason in ``hub.errors.REASONS``."""
+        return _CLOSE_REASONS.get(self.value, "going_away")
+
+
+_CLOSE_REASONS = {r.close: code for code, r in REASONS.items() if r.close is not None}
 
 
 class _Frame(msgspec.Struct, tag_field="type", omit_defaults=True):

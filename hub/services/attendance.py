@@ -18,9 +18,7 @@ from hub.domain import credit
 from hub.domain.dates import iso, now
 from hub.domain.events import Encoded, SessionEvent
 from hub.domain.records import CheckinRecordOut, serialize, user_of
-from hub.errors import CheckinRefused, FilterError, Forbidden, Invalid, NotFound
-from hub.services import attendees as roster
-from hub.services.loading import (
+from hub.door.loading import (
     Gate,
     bump,
     identifier_of,
@@ -31,7 +29,9 @@ from hub.services.loading import (
     lock_record,
     store_event,
 )
-from hub.services.publish import publish_after_commit
+from hub.door.publish import publish_after_commit
+from hub.errors import CheckinRefused, FilterError, Forbidden, Invalid, NotFound
+from hub.services import attendees as roster
 from hub.state import Hub
 from storage import app as app_store
 from storage import records as rows

@@ -21,9 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.domain.dates import fmt_date, fmt_time, iso, now, zone
 from hub.domain.events import Encoded, SessionEvent
+from hub.door.loading import bump, store_event
+from hub.door.publish import publish_after_commit
 from hub.errors import Conflict, Invalid, NotFound
-from hub.services.loading import bump, store_event
-from hub.services.publish import publish_after_commit
 from hub.state import Hub
 from storage import attendees as people
 from storage.attendees import COLUMNS

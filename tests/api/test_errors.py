@@ -15,6 +15,7 @@ from starlette.testclient import TestClient
 
 from hub.auth.accounts import create_api_key
 from hub.config import Settings
+from hub.errors import REASONS
 from storage.tables import T_PRESENTERS, T_SESSIONS
 from tests.api.rows import count, in_db
 from tests.livehub import ROOT
@@ -239,3 +240,15 @@ def test_over_long_values_are_422(api: TestClient, settings: Settings, body: dic
     got = envelope(api.post("/api/v2/sessions", json=body), 422)
     assert got["message"].startswith(field), got
     assert count(settings, T_SESSIONS) == 0
+
+
+def test_reasons_lists_every_reason_the_hub_gives_with_its_words(api: TestClient) -> None:
+    r = api.get("/api/v2/reasons", headers={"API-Key": ""})
+    assert r.status_code == 200
+    data = r.json()["data"]
+    assert set(data) == set(REASONS)
+    assert data["capacity_full"] == {"message": "This session is full.", "overridable": True,
+                                     "kind": "refusal", "status": 409}
+    assert data["overloaded"]["status"] == 503 and data["internal"]["status"] == 500
+    assert data["too_many_attempts"]["close"] == 4429
+    assert data["broker_unavailable"]["kind"] == "live"

@@ -23,7 +23,7 @@ from hub.config import DatabaseURL
 from hub.domain.events import NullSink
 from hub.door.decide import DoorRequest
 from hub.door.service import MAX_BATCH, DoorService, Overloaded
-from hub.errors import CheckinRefused, Invalid, Unauthorized
+from hub.errors import CheckinRefused, Invalid, ServiceUnavailable, Unauthorized
 from storage.engine import make_engine, open_database
 from storage.tables import T_API_KEYS, T_COUNTERS, T_EVENTS, T_HISTORY, T_IDEMPOTENCY, T_RECORDS
 from tests.conftest import SECRET
@@ -247,6 +247,32 @@ def test_more_than_max_waiting_is_refused_with_503(db: DatabaseURL) -> None:
         assert isinstance(o, Overloaded) and o.http_status == 503
         assert o.headers["Retry-After"]
     assert count(db, T_RECORDS) == 4
+
+
+def test_closing_settles_what_is_queued_then_refuses_with_503(db: DatabaseURL) -> None:
+    """The hub stopping: every request already queued is committed and answered before the
+    database goes away; a request that comes after gets 503 ``unavailable``."""
+    sid = make_session(db)
+    people = make_attendees(db, 40)
+
+    async def go(door: DoorService) -> tuple[list[Any], BaseException | None]:
+        queued = [asyncio.ensure_future(door.submit(API, sid, "checkin",
+                                                    DoorRequest(external_id=p)))
+                  for p in people]
+        await asyncio.sleep(0)  # every request is queued; the first batch has begun
+        await door.close()
+        assert all(f.done() for f in queued)
+        late: BaseException | None = None
+        try:
+            await door.submit(API, sid, "checkin", DoorRequest(external_id=people[0]))
+        except ServiceUnavailable as exc:
+            late = exc
+        return [f.result() for f in queued], late
+
+    answers, late = drive(db, go)
+    assert sorted(answer(a)["seq"] for a in answers) == list(range(1, 41))
+    assert count(db, T_RECORDS) == 40
+    assert isinstance(late, ServiceUnavailable) and late.reason == "unavailable"
 
 
 def test_unknown_session_fails_the_whole_batch_with_404(db: DatabaseURL) -> None:
