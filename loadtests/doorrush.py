@@ -5,14 +5,19 @@ unique Redis channel prefix, an API key, starts ``rollcall serve`` with the work
 creates a session and N registered attendees, then for each measurement:
 
 1. drives the empty-endpoint ceiling app (``loadtests/ceiling.py``, same uvicorn settings)
-   with the same generator and number of doors for the same time;
-2. connects M dashboards (WebSocket) to a fresh session and waits for their snapshots;
-3. runs D doors (wrk + ``doors.lua``; the lean Python generator when wrk is absent) for T
-   seconds, each door scanning distinct badges, one request at a time;
+   over the same number of connections with each wrk thread count worth trying (one a door,
+   one a core, 2, 1) and keeps the fastest: the fair ceiling;
+2. connects M dashboards (WebSocket) to a fresh session and waits for their snapshots (with
+   dashboards, the hub is pinned to CPU 0 and the clients to the others, ``--pin``);
+3. runs D doors (wrk + ``doors.lua`` on the ceiling's thread count; the lean Python generator
+   when wrk is absent) for T seconds, each door one connection scanning distinct badges, one
+   request at a time, while ``loadtests/machine.py`` reads the CPU of the hub, PostgreSQL,
+   Redis, the clients and everything else on the machine;
 4. retries, with the same idempotency key, the scans the stop cut off mid-flight;
 5. verifies against the database (``loadtests/verify.py``) and collects the dashboards.
 
-It prints a table, writes JSON, and exits non-zero when any verification fails.
+It prints a table (with CPU per durable check-in and the machine's load, steal and other
+processes' CPU), writes JSON, and exits non-zero when any verification fails.
 
     python -m loadtests.doorrush --db postgresql --broker redis --workers 2 \\
         --doors 32 --dashboards 100 --duration 10 --json doorrush.json
@@ -84,34 +89,46 @@ def machine() -> dict[str, Any]:
 
 @dataclass
 class Pinning:
-    """Where the processes run: ``split`` puts the server under test (the hub or the ceiling
+    """Where the processes run. ``split`` puts the server under test (the hub or the ceiling
     app: uvicorn and its workers) on CPU 0 and the clients (the doors' generator and the
-    dashboards) on the other CPUs; ``none`` lets the kernel place everything. PostgreSQL and
-    Redis are shared services and are never pinned."""
+    dashboards) on the other CPUs; ``clients`` confines the clients to the last CPU and lets
+    the server use every CPU; ``none`` lets the kernel place everything. PostgreSQL and Redis
+    are shared services and are never pinned."""
 
-    mode: str  # "split" or "none"
+    mode: str  # "split", "clients" or "none"
     server: set[int] | None = None
     clients: set[int] | None = None
 
     @staticmethod
     def choose(requested: str, dashboards: int) -> Pinning:
         cores = os.cpu_count() or 1
-        if requested not in ("auto", "split", "none"):
-            raise BenchError(f"--pin must be auto, split or none, not {requested!r}")
+        if requested not in ("auto", *PIN_MODES):
+            raise BenchError(f"--pin takes auto, {', '.join(PIN_MODES)}, not {requested!r}")
         mode = requested
         if requested == "auto":
-            mode = "split" if dashboards > 0 and cores >= 2 else "none"
+            mode = PIN_AUTO if dashboards > 0 and cores >= 2 else "none"
+        if mode != "none" and cores < 2:
+            raise BenchError(f"--pin {mode} needs at least 2 CPUs")
         if mode == "split":
-            if cores < 2:
-                raise BenchError("--pin split needs at least 2 CPUs")
             return Pinning("split", {0}, set(range(1, cores)))
+        if mode == "clients":
+            return Pinning("clients", None, {cores - 1})
         return Pinning("none")
 
     def describe(self) -> str:
-        if self.mode != "split" or not self.server or not self.clients:
-            return "none"
-        return (f"server on CPU {','.join(map(str, sorted(self.server)))}, generator and "
-                f"dashboards on CPU {','.join(map(str, sorted(self.clients)))}")
+        def cpus(c: set[int]) -> str:
+            return ",".join(map(str, sorted(c)))
+
+        if self.mode == "split" and self.server and self.clients:
+            return (f"server on CPU {cpus(self.server)}, generator and dashboards on CPU "
+                    f"{cpus(self.clients)}")
+        if self.mode == "clients" and self.clients:
+            return f"generator and dashboards on CPU {cpus(self.clients)}, server on any"
+        return "none"
+
+
+PIN_MODES = ("split", "clients", "none")
+PIN_AUTO = "split"  # what --pin auto uses for runs with dashboards
 
 
 def measure_ceiling(ceiling: Server, generator: str, doors: int, seconds: float,
@@ -174,7 +191,7 @@ class Setup:
     door_threads: list[str] = field(default_factory=lambda: ["same"])
     ceiling_threads: list[int] | None = None  # wrk thread counts to try (None: the defaults)
     ceiling_s: float = 0.0  # seconds of each ceiling configuration (0: min(duration, 5))
-    pin: str = "auto"  # auto, split or none (see Pinning)
+    pins: list[str] = field(default_factory=lambda: ["auto"])  # each in turn (see Pinning)
 
 
 def _door_threads(setup: Setup, wanted: str, doors: int,
@@ -213,11 +230,11 @@ def meter_roles(dep: Deployment, fleet: Fleet, ceiling: Server | None,
 def measure_rush(dep: Deployment, *, run: str, attendees: int, capacity: int | None,
                  doors: int, dashboards: int, dashboard_procs: int, setup: Setup,
                  ceiling: Server | None, label: str, door_threads: str = "door",
-                 profile: Path | None = None) -> dict[str, Any]:
+                 pin_mode: str = "auto", profile: Path | None = None) -> dict[str, Any]:
     workdir = dep.workdir
     client = dep.client()
     generator, duration = setup.generator, setup.duration
-    pin = Pinning.choose(setup.pin, dashboards)
+    pin = Pinning.choose(pin_mode, dashboards)
     result: dict[str, Any] = {
         "label": label,
         "config": {"db": dep.db_kind, "broker": dep.broker, "workers": dep.workers,
@@ -432,11 +449,14 @@ def rush_grid(*, db: str, broker: str, workers: int, doors_list: list[int],
         try:
             for rep in range(repeat):
                 for dashboards in dash_list:
-                    for doors, dt in itertools.product(doors_list, setup.door_threads):
+                    for doors, dt, pin in itertools.product(doors_list, setup.door_threads,
+                                                            setup.pins):
                         n = _attendees_for(attendees, duration, best)
                         label = f"d{doors}-m{dashboards}-r{rep + 1}"
                         if len(setup.door_threads) > 1:
                             label += f"-t{dt}"
+                        if len(setup.pins) > 1:
+                            label += f"-p{pin}"
                         print(f"-- {label}: {doors} doors ({dt} wrk threads), {dashboards} "
                               f"dashboards, {duration:g}s, {n} attendees ({generator}, {db}, "
                               f"{broker}, {workers} workers)", file=sys.stderr, flush=True)
@@ -446,7 +466,7 @@ def rush_grid(*, db: str, broker: str, workers: int, doors_list: list[int],
                             doors=doors, dashboards=dashboards,
                             dashboard_procs=dashboard_procs or (1 if dashboards <= 500 else 2),
                             setup=setup, ceiling=ceil, label=label, door_threads=dt,
-                            profile=profile)
+                            pin_mode=pin, profile=profile)
                         res["repeat"] = rep + 1
                         runs.append(res)
                         best = max(best, res["checkins"]["per_s"] or 0.0)
@@ -481,10 +501,12 @@ def make_setup(args: argparse.Namespace) -> Setup:
     ceiling_threads = None
     if args.ceiling_threads != "auto":
         ceiling_threads = [int(x) for x in str(args.ceiling_threads).split(",")]
-    Pinning.choose(args.pin, 0)  # refuse a bad value before anything starts
+    pins = str(args.pin).split(",")
+    for pin in pins:
+        Pinning.choose(pin, 0)  # refuse a bad value before anything starts
     return Setup(generator=pick_generator(args.generator), duration=args.duration,
                  door_threads=door_threads, ceiling_threads=ceiling_threads,
-                 ceiling_s=args.ceiling_seconds, pin=args.pin)
+                 ceiling_s=args.ceiling_seconds, pins=pins)
 
 
 def setup_doc(setup: Setup) -> dict[str, Any]:
@@ -492,7 +514,7 @@ def setup_doc(setup: Setup) -> dict[str, Any]:
             "door_threads": ",".join(setup.door_threads),
             "ceiling_threads": setup.ceiling_threads or "auto",
             "ceiling_seconds_each": setup.ceiling_s or min(setup.duration, 5.0),
-            "pin": setup.pin}
+            "pin": ",".join(setup.pins)}
 
 
 def cmd_rush(args: argparse.Namespace) -> int:
@@ -668,8 +690,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "duration, at most 5)")
         sp.add_argument("--pin", default="auto",
                         help="split: the hub (uvicorn and workers) on CPU 0, the generator and "
-                        "the dashboards on the others; none: no pinning; auto (default): split "
-                        "for runs with dashboards")
+                        "the dashboards on the others; clients: the generator and the "
+                        "dashboards on the last CPU, the hub on any; none: no pinning; auto "
+                        f"(default): {PIN_AUTO} for runs with dashboards, none without; a "
+                        "list like split,none measures each in turn")
 
     common(p)
     p.add_argument("--json", help="write the results here")

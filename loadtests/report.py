@@ -56,15 +56,18 @@ def one_line(run: dict[str, Any]) -> str:
 
 
 def medians(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    groups: dict[tuple[int, int, str], list[dict[str, Any]]] = defaultdict(list)
+    groups: dict[tuple[int, int, str, str], list[dict[str, Any]]] = defaultdict(list)
     for r in runs:
         c = r["config"]
-        groups[(c["doors"], c["dashboards"], str(c.get("door_threads_asked") or ""))].append(r)
+        groups[(c["doors"], c["dashboards"], str(c.get("door_threads_asked") or ""),
+                str(c.get("pin") or ""))].append(r)
     out = []
-    for (doors, dashboards, asked), rs in sorted(groups.items()):
+    for (doors, dashboards, asked, pin), rs in sorted(groups.items()):
         config: dict[str, Any] = {"doors": doors, "dashboards": dashboards}
         if asked:
             config["door_threads_asked"] = asked
+        if pin:
+            config["pin"] = pin
         threads = {r["config"].get("door_threads") for r in rs}
         if len(threads) == 1:
             config["door_threads"] = threads.pop()
@@ -80,8 +83,9 @@ def medians(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
             cur[parts[-1]] = value
         ceiling_threads = Counter(dig(r, "ceiling.threads") for r in rs
                                   if dig(r, "ceiling.threads") is not None)
-        if ceiling_threads:  # the configuration that won most often
-            m.setdefault("ceiling", {})["threads"] = ceiling_threads.most_common(1)[0][0]
+        top = ceiling_threads.most_common(2)
+        if top and (len(top) == 1 or top[0][1] > top[1][1]):  # won most often, if one did
+            m.setdefault("ceiling", {})["threads"] = top[0][0]
         out.append(m)
     return out
 
@@ -338,22 +342,32 @@ def setup_line(doc: dict[str, Any]) -> str:
     st = doc.get("setup") or {}
     if not st:
         return ""
-    return (f"doors on {st.get('door_threads')} wrk thread(s) ('door': one a door); ceiling "
-            f"tries {st.get('ceiling_threads')} threads for {st.get('ceiling_seconds_each'):g} "
-            f"s each and keeps the fastest; pinning {st.get('pin')}")
+    asked = st.get("door_threads")
+    doors = {"same": "doors on the ceiling's fastest number of wrk threads",
+             "door": "doors on one wrk thread each"}.get(str(asked),
+                                                          f"doors on {asked} wrk threads")
+    tried = st.get("ceiling_threads")
+    tried = ("one wrk thread a door, one a core, 2 and 1" if tried == "auto"
+             else f"{tried} wrk threads")
+    return (f"{doors}; the ceiling tries {tried} over the same connections, "
+            f"{st.get('ceiling_seconds_each'):g} s each, and keeps the fastest; pinning "
+            f"{st.get('pin')} (auto: dashboards and generator off the hub's CPU when there are "
+            "dashboards)")
 
 
 def runs_markdown(runs: list[dict[str, Any]]) -> str:
     """Every run: the figures, the steady CPU figures and what the machine was doing."""
-    lines = ["| run | check-ins/s | ceiling/s (threads of [tried]) | ratio | p50 | p99 | lag p99 "
+    lines = ["| run | door threads | check-ins/s | ceiling/s (threads of [tried]) | ratio | p50 | "
+             "p99 | lag p99 "
              "| hub ms/check-in | PostgreSQL ms/check-in | Redis cores | hub µs/event | hub "
              "cores | generator cores | dashboards cores | pin | load 1 min (start → end) | "
              "steal cores | other processes' cores (top) | verified |",
-             "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:"
-             "|---|---|"]
+             "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"
+             "---:|---|---|"]
     for r in runs:
         lines.append(
-            f"| {r['label']} | {_n(dig(r, 'checkins.per_s'))} | {_n(dig(r, 'ceiling.per_s'))} "
+            f"| {r['label']} | {fmt(dig(r, 'config.door_threads'), '{:.0f}')} | "
+            f"{_n(dig(r, 'checkins.per_s'))} | {_n(dig(r, 'ceiling.per_s'))} "
             f"({_ceiling_cfg(r)}) | {fmt(dig(r, 'ratio'), '{:.1%}')} | "
             f"{fmt(dig(r, 'latency_ms.p50'), '{:.1f}')} | "
             f"{fmt(dig(r, 'latency_ms.p99'), '{:.0f}')} | "
@@ -374,14 +388,16 @@ def runs_markdown(runs: list[dict[str, Any]]) -> str:
 
 def medians_markdown(meds: list[dict[str, Any]]) -> str:
     """The medians of each point, with the steady figures."""
-    lines = ["| doors | dashboards | door threads | check-ins/s | ceiling/s | ratio | p50 ms | "
-             "p99 ms | push lag p50 | push lag p99 | hub ms/check-in | PostgreSQL ms/check-in | "
-             "hub µs/event | other cores | steal cores | verified (runs) |",
-             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    lines = ["| doors | dashboards | door threads | pin | check-ins/s | ceiling/s | ratio | "
+             "p50 ms | p99 ms | push lag p50 | push lag p99 | hub ms/check-in | "
+             "PostgreSQL ms/check-in | hub µs/event | other cores | steal cores | "
+             "verified (runs) |",
+             "|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for m in meds:
         c = m["config"]
         lines.append(
             f"| {c['doors']} | {c['dashboards']:,} | {c.get('door_threads', '—')} | "
+            f"{c.get('pin', '—')} | "
             f"{_n(dig(m, 'checkins.per_s'))} | {_n(dig(m, 'ceiling.per_s'))} | "
             f"{fmt(dig(m, 'ratio'), '{:.1%}')} | {fmt(dig(m, 'latency_ms.p50'), '{:.1f}')} | "
             f"{fmt(dig(m, 'latency_ms.p99'), '{:.0f}')} | "
@@ -401,7 +417,7 @@ def rush_markdown(doc: dict[str, Any]) -> str:
     return "\n".join([
         f"_`{doc['command']}`, started {doc['started']}: {machine_line(doc)}; "
         f"{setup_line(doc)}._", "",
-        medians_markdown(doc["medians"]), "", runs_markdown(doc["runs"])])
+        medians_markdown(medians(doc["runs"])), "", runs_markdown(doc["runs"])])
 
 
 def suite_markdown(doc: dict[str, Any], svg_name: str) -> str:
