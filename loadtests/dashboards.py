@@ -61,6 +61,7 @@ class Msg(msgspec.Struct):
 
 _decoder = msgspec.json.Decoder(Msg | list[Msg])
 _PONG = b'{"type":"pong"}'
+TICK = 0.01  # seconds: the resolution of the deliveries' timeline
 
 
 def raise_nofile() -> int:
@@ -87,6 +88,9 @@ class Pool:
         self.deliveries = 0
         self.first_delivery = 0.0
         self.last_delivery = 0.0
+        # Deliveries per TICK seconds since ``t_base``, to count those inside a time window.
+        self.t_base = time.monotonic()
+        self.timeline = array("l")
         self.errors: Counter[str] = Counter()
 
 
@@ -278,6 +282,11 @@ class Dashboard(asyncio.Protocol):
         if not pool.first_delivery:
             pool.first_delivery = now
         pool.last_delivery = now
+        slot = int((now - pool.t_base) / TICK)
+        timeline = pool.timeline
+        if slot >= len(timeline):
+            timeline.extend([0] * (slot + 1 - len(timeline)))
+        timeline[slot] += 1
         if (seq + self.idx) % pool.stride == 0:
             self.lag_seq.append(seq)
             self.lag_t.append(now)
@@ -366,6 +375,9 @@ async def main_async(args: argparse.Namespace) -> None:
         "deliveries": pool.deliveries,
         "first_delivery": pool.first_delivery,
         "last_delivery": pool.last_delivery,
+        "timeline_base": pool.t_base,
+        "timeline_tick": TICK,
+        "timeline": pool.timeline.tolist(),
         "errors": dict(pool.errors),
         "dashboards": [d.summary() for d in pool.dashboards],
     }

@@ -5,14 +5,19 @@ unique Redis channel prefix, an API key, starts ``rollcall serve`` with the work
 creates a session and N registered attendees, then for each measurement:
 
 1. drives the empty-endpoint ceiling app (``loadtests/ceiling.py``, same uvicorn settings)
-   with the same generator and number of doors for the same time;
-2. connects M dashboards (WebSocket) to a fresh session and waits for their snapshots;
-3. runs D doors (wrk + ``doors.lua``; the lean Python generator when wrk is absent) for T
-   seconds, each door scanning distinct badges, one request at a time;
+   over the same number of connections with each wrk thread count worth trying (one a door,
+   one a core, 2, 1) and keeps the fastest: the fair ceiling;
+2. connects M dashboards (WebSocket) to a fresh session and waits for their snapshots (with
+   dashboards, the hub is pinned to CPU 0 and the clients to the others, ``--pin``);
+3. runs D doors (wrk + ``doors.lua`` on the ceiling's thread count; the lean Python generator
+   when wrk is absent) for T seconds, each door one connection scanning distinct badges, one
+   request at a time, while ``loadtests/machine.py`` reads the CPU of the hub, PostgreSQL,
+   Redis, the clients and everything else on the machine;
 4. retries, with the same idempotency key, the scans the stop cut off mid-flight;
 5. verifies against the database (``loadtests/verify.py``) and collects the dashboards.
 
-It prints a table, writes JSON, and exits non-zero when any verification fails.
+It prints a table (with CPU per durable check-in and the machine's load, steal and other
+processes' CPU), writes JSON, and exits non-zero when any verification fails.
 
     python -m loadtests.doorrush --db postgresql --broker redis --workers 2 \\
         --doors 32 --dashboards 100 --duration 10 --json doorrush.json
@@ -22,6 +27,7 @@ It prints a table, writes JSON, and exits non-zero when any verification fails.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -30,6 +36,7 @@ import subprocess
 import sys
 import time
 import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +45,7 @@ import psutil
 
 from loadtests import profiling, report
 from loadtests.fleet import Fleet
-from loadtests.generators import Answer, DoorRun, pick_generator, run_doors
+from loadtests.generators import Answer, DoorRun, pick_generator, run_doors, thread_choices
 from loadtests.harness import (
     BenchError,
     Deployment,
@@ -50,6 +57,7 @@ from loadtests.harness import (
     register_attendees,
     start_ceiling,
 )
+from loadtests.machine import CpuMeter, PostgresRoles, redis_servers, set_affinity
 from loadtests.stats import summary_ms
 from loadtests.verify import read_db, verify
 
@@ -79,26 +87,77 @@ def machine() -> dict[str, Any]:
     }
 
 
-def _system_busy_s() -> float:
-    t = psutil.cpu_times()
-    return float(t.user + t.system + getattr(t, "nice", 0.0) + getattr(t, "irq", 0.0)
-                 + getattr(t, "softirq", 0.0))
+@dataclass
+class Pinning:
+    """Where the processes run. ``split`` puts the server under test (the hub or the ceiling
+    app: uvicorn and its workers) on CPU 0 and the clients (the doors' generator and the
+    dashboards) on the other CPUs; ``clients`` confines the clients to the last CPU and lets
+    the server use every CPU; ``none`` lets the kernel place everything. PostgreSQL and Redis
+    are shared services and are never pinned."""
+
+    mode: str  # "split", "clients" or "none"
+    server: set[int] | None = None
+    clients: set[int] | None = None
+
+    @staticmethod
+    def choose(requested: str, dashboards: int) -> Pinning:
+        cores = os.cpu_count() or 1
+        if requested not in ("auto", *PIN_MODES):
+            raise BenchError(f"--pin takes auto, {', '.join(PIN_MODES)}, not {requested!r}")
+        mode = requested
+        if requested == "auto":
+            mode = PIN_AUTO if dashboards > 0 and cores >= 2 else "none"
+        if mode != "none" and cores < 2:
+            raise BenchError(f"--pin {mode} needs at least 2 CPUs")
+        if mode == "split":
+            return Pinning("split", {0}, set(range(1, cores)))
+        if mode == "clients":
+            return Pinning("clients", None, {cores - 1})
+        return Pinning("none")
+
+    def describe(self) -> str:
+        def cpus(c: set[int]) -> str:
+            return ",".join(map(str, sorted(c)))
+
+        if self.mode == "split" and self.server and self.clients:
+            return (f"server on CPU {cpus(self.server)}, generator and dashboards on CPU "
+                    f"{cpus(self.clients)}")
+        if self.mode == "clients" and self.clients:
+            return f"generator and dashboards on CPU {cpus(self.clients)}, server on any"
+        return "none"
 
 
-def measure_ceiling(ceiling: Server, generator: str, doors: int, duration: float,
-                    workdir: Path) -> dict[str, Any]:
-    run = run_doors(generator, url=ceiling.url,
-                    path="/api/v2/sessions/ceiling/attendance/checkin", api_key="-",
-                    run="CEIL", keys="CEIL", n=10**9, doors=doors, duration=duration,
-                    out=workdir / f"ceiling-{doors}.out")
-    ok = [a for a in run.answers if a.status == 200]
-    t0, t1 = run.window
-    return {
-        "per_s": round(len(ok) / (t1 - t0), 1) if t1 > t0 else None,
-        "answers": len(run.answers),
-        "latency_ms": summary_ms(a.latency for a in run.answers),
-        "generator_cores": round(run.cpu_s / run.wall_s, 2) if run.wall_s else None,
-    }
+PIN_MODES = ("split", "clients", "none")
+PIN_AUTO = "split"  # what --pin auto uses for runs with dashboards
+
+
+def measure_ceiling(ceiling: Server, generator: str, doors: int, seconds: float,
+                    workdir: Path, choices: list[int] | None,
+                    pin: Pinning) -> dict[str, Any]:
+    """The empty endpoint's best rate over the generator configurations worth trying: for wrk,
+    D connections on one thread a door, on as many threads as cores, on 2 and on 1."""
+    set_affinity(ceiling.tree(), pin.server)
+    tried: list[dict[str, Any]] = []
+    threads_list: list[int | None] = list(choices or thread_choices(doors)) \
+        if generator == "wrk" else [None]
+    for threads in threads_list:
+        run = run_doors(generator, url=ceiling.url,
+                        path="/api/v2/sessions/ceiling/attendance/checkin", api_key="-",
+                        run="CEIL", keys="CEIL", n=10**9, doors=doors, duration=seconds,
+                        out=workdir / f"ceiling-{doors}-{threads}.out", threads=threads,
+                        ceiling=True, cpus=pin.clients)
+        ok = [a for a in run.answers if a.status == 200]
+        t0, t1 = run.window
+        tried.append({
+            "threads": run.threads,
+            "connections": doors,
+            "per_s": round(len(ok) / (t1 - t0), 1) if t1 > t0 else None,
+            "answers": len(run.answers),
+            "latency_ms": summary_ms(a.latency for a in run.answers),
+            "generator_cores": round(run.cpu_s / run.wall_s, 2) if run.wall_s else None,
+        })
+    best = max(tried, key=lambda t: t["per_s"] or 0.0)
+    return {**best, "seconds_each": seconds, "tried": tried}
 
 
 def reconcile(client: httpx.Client, path: str, run: str, keys: str,
@@ -121,40 +180,99 @@ def reconcile(client: httpx.Client, path: str, run: str, keys: str,
     return out
 
 
+@dataclass
+class Setup:
+    """How a run is driven (the same for every run of one command)."""
+
+    generator: str
+    duration: float
+    # wrk threads for the doors, each measured in turn: "door" (one a door), "same" (the
+    # ceiling's fastest configuration) or a number dividing the doors
+    door_threads: list[str] = field(default_factory=lambda: ["same"])
+    ceiling_threads: list[int] | None = None  # wrk thread counts to try (None: the defaults)
+    ceiling_s: float = 0.0  # seconds of each ceiling configuration (0: min(duration, 5))
+    pins: list[str] = field(default_factory=lambda: ["auto"])  # each in turn (see Pinning)
+
+
+def _door_threads(setup: Setup, wanted: str, doors: int,
+                  ceiling: dict[str, Any] | None) -> int | None:
+    """wrk threads for the doors: one a door, the ceiling's best, or a number."""
+    if setup.generator != "wrk" or wanted == "door":
+        return None
+    if wanted == "same":
+        return int(ceiling["threads"]) if ceiling and ceiling.get("threads") else None
+    threads = int(wanted)
+    if threads < 1 or doors % threads:
+        raise BenchError(f"--door-threads {threads} does not divide {doors} doors")
+    return threads
+
+
+def meter_roles(dep: Deployment, fleet: Fleet, ceiling: Server | None,
+                pg: PostgresRoles, spies: list[subprocess.Popen[bytes]]) -> Any:
+    """The processes of each role, listed again at every sample (see loadtests/machine.py)."""
+    me = psutil.Process()
+    redis = redis_servers() if dep.broker == "redis" else []
+
+    def roles() -> dict[str, list[psutil.Process]]:
+        ours, others = pg.split()
+        out = {"hub": dep.hub.tree(), "postgres": ours, "postgres_other": others,
+               "redis": redis, "benchmark": [me],
+               "dashboards": [psutil.Process(pid) for pid in fleet.pids()
+                              if psutil.pid_exists(pid)],
+               "profiler": [psutil.Process(p.pid) for p in spies if p.poll() is None]}
+        if ceiling is not None:
+            out["ceiling"] = ceiling.tree()
+        return out
+
+    return roles
+
+
 def measure_rush(dep: Deployment, *, run: str, attendees: int, capacity: int | None,
-                 doors: int, dashboards: int, dashboard_procs: int, duration: float,
-                 generator: str, ceiling: Server | None, label: str,
-                 profile: Path | None = None) -> dict[str, Any]:
+                 doors: int, dashboards: int, dashboard_procs: int, setup: Setup,
+                 ceiling: Server | None, label: str, door_threads: str = "door",
+                 pin_mode: str = "auto", profile: Path | None = None) -> dict[str, Any]:
     workdir = dep.workdir
     client = dep.client()
+    generator, duration = setup.generator, setup.duration
+    pin = Pinning.choose(pin_mode, dashboards)
     result: dict[str, Any] = {
         "label": label,
         "config": {"db": dep.db_kind, "broker": dep.broker, "workers": dep.workers,
                    "doors": doors, "dashboards": dashboards, "duration_s": duration,
-                   "attendees": attendees, "capacity": capacity, "generator": generator},
+                   "attendees": attendees, "capacity": capacity, "generator": generator,
+                   "pin": pin.mode, "pin_detail": pin.describe()},
         "loadavg_before": [round(x, 2) for x in os.getloadavg()],
     }
     if ceiling is not None:
-        result["ceiling"] = measure_ceiling(ceiling, generator, doors, duration, workdir)
+        result["ceiling"] = measure_ceiling(
+            ceiling, generator, doors, setup.ceiling_s or min(duration, 5.0), workdir,
+            setup.ceiling_threads, pin)
+    threads = _door_threads(setup, door_threads, doors, result.get("ceiling"))
+    result["config"]["door_threads"] = (threads or doors) if generator == "wrk" else None
+    result["config"]["door_threads_asked"] = door_threads
 
     session = create_session(client, f"Keynote {label}", capacity)
     result["session"] = session
     result["setup_s"] = {"register": round(register_attendees(client, run, attendees, session), 2)}
+    set_affinity(dep.hub.tree(), pin.server)
     fleet = Fleet(url=dep.hub.url, session=session, api_key=dep.api_key, count=dashboards,
-                  workdir=workdir, procs=dashboard_procs)
+                  workdir=workdir, procs=dashboard_procs, cpus=pin.clients)
     fleet.start()
+    pg = PostgresRoles(dep.database_url.rpartition("/")[2] if dep.db_kind == "postgresql"
+                       else None)
     try:
         result["setup_s"]["dashboards_connect"] = round(fleet.connect_s, 2)
         keys = f"{run}-{session}"
         path = f"/api/v2/sessions/{session}/attendance/checkin"
         spies = profiling.start(dep.hub, profile / label, duration) if profile else []
-        hub_cpu0, sys0, t_0 = dep.hub.cpu_seconds(), _system_busy_s(), time.monotonic()
+        meter = CpuMeter(meter_roles(dep, fleet, ceiling, pg, spies)).start()
         doors_run = run_doors(generator, url=dep.hub.url, path=path, api_key=dep.api_key,
                               run=run, keys=keys, n=attendees, doors=doors, duration=duration,
-                              out=workdir / f"rush-{label}.out")
-        wall = time.monotonic() - t_0
-        hub_cpu = dep.hub.cpu_seconds() - hub_cpu0
-        sys_busy = _system_busy_s() - sys0
+                              out=workdir / f"rush-{label}.out", threads=threads,
+                              cpus=pin.clients)
+        window = meter.stop({"generator": doors_run.cpu_s})
+        t_end = time.monotonic()
+        t_start = t_end - window["wall_s"]
         result["hub_rss_mb"] = round(dep.hub.rss_bytes() / 2**20, 1)
         if profile:
             acked_n = sum(1 for a in doors_run.answers if a.status == 200)
@@ -168,8 +286,10 @@ def measure_rush(dep: Deployment, *, run: str, attendees: int, capacity: int | N
         fleet_result = fleet.finish(final_seq) if dashboards else None
     finally:
         fleet.abort()  # nothing left to stop after finish(); on an error, the dashboards
+        set_affinity(dep.hub.tree(), None)
 
-    result.update(summarise(doors_run, late, wall, hub_cpu, sys_busy, fleet_result, attendees))
+    result.update(summarise(doors_run, late, window, fleet_result, attendees,
+                            (t_start, t_end)))
     if ceiling is not None and result["checkins"]["per_s"] and result["ceiling"]["per_s"]:
         result["ratio"] = round(result["checkins"]["per_s"] / result["ceiling"]["per_s"], 3)
 
@@ -178,6 +298,9 @@ def measure_rush(dep: Deployment, *, run: str, attendees: int, capacity: int | N
     max_in_room = 0
     for a in [*doors_run.answers, *late]:
         if a.status != 200:
+            continue
+        if a.idx < 0:  # an accepted answer that named no attendee of this run
+            mismatched += 1
             continue
         acked.setdefault(external_id(run, a.idx), set()).add(a.seq if a.seq is not None else -1)
         mismatched += 0 if a.match else 1
@@ -195,12 +318,18 @@ def measure_rush(dep: Deployment, *, run: str, attendees: int, capacity: int | N
     return result
 
 
-def summarise(doors_run: DoorRun, late: list[Answer], wall: float, hub_cpu: float,
-              sys_busy: float, fleet: Any, attendees: int) -> dict[str, Any]:
+def _per(value_s: float | None, count: int, scale: float) -> float | None:
+    if value_s is None or count <= 0:
+        return None
+    return round(value_s * scale / count, 4)
+
+
+def summarise(doors_run: DoorRun, late: list[Answer], window: dict[str, Any], fleet: Any,
+              attendees: int, span: tuple[float, float]) -> dict[str, Any]:
     answers = doors_run.answers
     ok = [a for a in answers if a.status == 200]
     t0, t1 = doors_run.window
-    window = t1 - t0
+    rush = t1 - t0
     errors: dict[str, int] = {}
     for a in answers:
         if a.status != 200:
@@ -211,26 +340,50 @@ def summarise(doors_run: DoorRun, late: list[Answer], wall: float, hub_cpu: floa
     retried = sum(1 for a in answers if a.attempts > 1 and not (a.idx == 0))
     if retried:
         errors["retried after a broken connection"] = retried
+    cores, cpu_s = window["cores"], window["cpu_s"]
+    durable = len(ok)
     out: dict[str, Any] = {
         "checkins": {
-            "acknowledged": len(ok),
+            "acknowledged": durable,
             "answered": len(answers),
-            "per_s": round(len(ok) / window, 1) if window > 0 else None,
-            "answers_per_s": round(len(answers) / window, 1) if window > 0 else None,
-            "window_s": round(window, 3),
+            "per_s": round(durable / rush, 1) if rush > 0 else None,
+            "answers_per_s": round(len(answers) / rush, 1) if rush > 0 else None,
+            "window_s": round(rush, 3),
             "cut_off_in_flight": len(doors_run.inflight),
+            "answers_naming_no_badge": sum(1 for a in answers if a.idx < 0),
             "acknowledged_on_retry_after_stop": sum(1 for a in late if a.status == 200),
             "doors_out_of_badges": sum(1 for i in doors_run.next_idx if i >= attendees),
+            "all_badges_scanned": bool(doors_run.next_idx)
+            and all(i >= attendees for i in doors_run.next_idx),
         },
         "latency_ms": summary_ms(a.latency for a in answers),
         "latency_ok_ms": summary_ms(a.latency for a in ok),
         "errors": errors,
         "cpu": {
+            # The figures that steer the door's efficiency: CPU per durable check-in.
+            "hub_ms_per_checkin": _per(cpu_s.get("hub"), durable, 1e3),
+            "postgres_ms_per_checkin": _per(cpu_s.get("postgres"), durable, 1e3),
+            "redis_ms_per_checkin": _per(cpu_s.get("redis"), durable, 1e3),
             "generator_s": round(doors_run.cpu_s, 2),
-            "generator_cores": round(doors_run.cpu_s / wall, 2) if wall else None,
-            "hub_cores": round(hub_cpu / wall, 2) if wall else None,
-            "system_busy_cores": round(sys_busy / wall, 2) if wall else None,
+            "generator_cores": cores.get("generator"),
+            "hub_cores": cores.get("hub"),
+            "postgres_cores": cores.get("postgres"),
+            "redis_cores": cores.get("redis"),
+            "dashboards_cores": cores.get("dashboards"),
+            "benchmark_cores": cores.get("benchmark"),
+            "system_busy_cores": cores.get("busy"),
         },
+        "machine": {
+            "window_s": window["wall_s"],
+            "loadavg_start": window["loadavg_start"],
+            "loadavg_end": window["loadavg_end"],
+            "steal_cores": cores.get("steal"),
+            "kernel_cores": cores.get("kernel"),
+            "other_cores": cores.get("other"),
+            "idle_cores": cores.get("idle"),
+            "other_top": window["other_top"],
+        },
+        "cpu_window": window,
     }
     if fleet is not None:
         ack = {a.seq: a.t_answer for a in ok if a.seq is not None}
@@ -250,10 +403,12 @@ def summarise(doors_run: DoorRun, late: list[Answer], wall: float, hub_cpu: floa
         for d in fleet.dashboards:
             for k, v in (d.get("closes") or {}).items():
                 reconnects[k] = reconnects.get(k, 0) + v
+        in_window = fleet.deliveries_between(*span)
         out["push"] = {
             "lag_ms": summary_ms(lags),
             "arrived_before_door_answer": early,
             "deliveries": fleet.deliveries,
+            "deliveries_in_window": in_window,
             "deliveries_per_s": round(fleet.deliveries_per_s, 1)
             if fleet.deliveries_per_s else None,
             "missed_per_dashboard": {
@@ -266,7 +421,8 @@ def summarise(doors_run: DoorRun, late: list[Answer], wall: float, hub_cpu: floa
             "reconnects": reconnects,
             "errors": fleet.errors,
         }
-        out["cpu"]["dashboards_cores"] = round(fleet.cpu_s / wall, 2) if wall else None
+        # All of the hub's CPU in the window (door included) over the events delivered in it.
+        out["cpu"]["hub_us_per_event"] = _per(cpu_s.get("hub"), in_window, 1e6)
         if fleet.errors:
             for k, v in fleet.errors.items():
                 out["errors"][f"dashboard {k}"] = v
@@ -281,30 +437,36 @@ def _attendees_for(requested: str, duration: float, best_rate: float) -> int:
 
 
 def rush_grid(*, db: str, broker: str, workers: int, doors_list: list[int],
-              dash_list: list[int], repeat: int, duration: float, attendees: str,
-              capacity: int | None, generator: str, ceiling: bool, dashboard_procs: int,
+              dash_list: list[int], repeat: int, setup: Setup, attendees: str,
+              capacity: int | None, ceiling: bool, dashboard_procs: int,
               workdir: Path | None, profile: Path | None = None) -> list[dict[str, Any]]:
     """One hub; every (repeat, dashboards, doors) point measured on a fresh session."""
     runs: list[dict[str, Any]] = []
     best = 0.0
+    duration, generator = setup.duration, setup.generator
     with deployment(db, broker, workers, workdir) as dep:
         ceil = start_ceiling(workers, dep.workdir) if ceiling else None
         try:
             for rep in range(repeat):
                 for dashboards in dash_list:
-                    for doors in doors_list:
+                    for doors, dt, pin in itertools.product(doors_list, setup.door_threads,
+                                                            setup.pins):
                         n = _attendees_for(attendees, duration, best)
                         label = f"d{doors}-m{dashboards}-r{rep + 1}"
-                        print(f"-- {label}: {doors} doors, {dashboards} dashboards, "
-                              f"{duration:g}s, {n} attendees ({generator}, {db}, {broker}, "
-                              f"{workers} workers)", file=sys.stderr, flush=True)
+                        if len(setup.door_threads) > 1:
+                            label += f"-t{dt}"
+                        if len(setup.pins) > 1:
+                            label += f"-p{pin}"
+                        print(f"-- {label}: {doors} doors ({dt} wrk threads), {dashboards} "
+                              f"dashboards, {duration:g}s, {n} attendees ({generator}, {db}, "
+                              f"{broker}, {workers} workers)", file=sys.stderr, flush=True)
                         res = measure_rush(
                             dep, run=f"R{uuid.uuid4().hex[:6]}", attendees=n,
                             capacity=capacity if capacity is not None else n,
                             doors=doors, dashboards=dashboards,
                             dashboard_procs=dashboard_procs or (1 if dashboards <= 500 else 2),
-                            duration=duration, generator=generator, ceiling=ceil, label=label,
-                            profile=profile)
+                            setup=setup, ceiling=ceil, label=label, door_threads=dt,
+                            pin_mode=pin, profile=profile)
                         res["repeat"] = rep + 1
                         runs.append(res)
                         best = max(best, res["checkins"]["per_s"] or 0.0)
@@ -331,15 +493,39 @@ def _command() -> str:
     return " ".join(["python -m loadtests.doorrush", *sys.argv[1:]])
 
 
+def make_setup(args: argparse.Namespace) -> Setup:
+    door_threads = str(args.door_threads).split(",")
+    for dt in door_threads:
+        if dt not in ("door", "same") and not dt.isdigit():
+            raise BenchError(f"--door-threads takes door, same or a number, not {dt!r}")
+    ceiling_threads = None
+    if args.ceiling_threads != "auto":
+        ceiling_threads = [int(x) for x in str(args.ceiling_threads).split(",")]
+    pins = str(args.pin).split(",")
+    for pin in pins:
+        Pinning.choose(pin, 0)  # refuse a bad value before anything starts
+    return Setup(generator=pick_generator(args.generator), duration=args.duration,
+                 door_threads=door_threads, ceiling_threads=ceiling_threads,
+                 ceiling_s=args.ceiling_seconds, pins=pins)
+
+
+def setup_doc(setup: Setup) -> dict[str, Any]:
+    return {"generator": setup.generator, "duration_s": setup.duration,
+            "door_threads": ",".join(setup.door_threads),
+            "ceiling_threads": setup.ceiling_threads or "auto",
+            "ceiling_seconds_each": setup.ceiling_s or min(setup.duration, 5.0),
+            "pin": ",".join(setup.pins)}
+
+
 def cmd_rush(args: argparse.Namespace) -> int:
-    generator = pick_generator(args.generator)
+    setup = make_setup(args)
     started = time.time()
     runs = rush_grid(
         db=args.db, broker=args.broker, workers=args.workers,
         doors_list=[int(x) for x in str(args.doors).split(",")],
         dash_list=[int(x) for x in str(args.dashboards).split(",")],
-        repeat=args.repeat, duration=args.duration, attendees=str(args.attendees),
-        capacity=args.capacity, generator=generator, ceiling=not args.no_ceiling,
+        repeat=args.repeat, setup=setup, attendees=str(args.attendees),
+        capacity=args.capacity, ceiling=not args.no_ceiling,
         dashboard_procs=args.dashboard_procs,
         workdir=Path(args.workdir) if args.workdir else None,
         profile=Path(args.profile) if args.profile else None)
@@ -348,6 +534,7 @@ def cmd_rush(args: argparse.Namespace) -> int:
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
         "command": _command(),
         "machine": machine(),
+        "setup": setup_doc(setup),
         "runs": runs,
         "medians": report.medians(runs),
     }
@@ -410,11 +597,12 @@ def cmd_idle(args: argparse.Namespace) -> int:
 
 def cmd_suite(args: argparse.Namespace) -> int:
     """Every figure of docs/benchmarks.md: the door sweep, fan-out, idle memory; medians."""
-    generator = pick_generator(args.generator)
+    setup = make_setup(args)
+    generator = setup.generator
     started = time.time()
-    common = dict(db=args.db, broker=args.broker, workers=args.workers, generator=generator,
-                  duration=args.duration, attendees="auto", capacity=None,
-                  dashboard_procs=args.dashboard_procs, workdir=None)
+    common = dict(db=args.db, broker=args.broker, workers=args.workers, setup=setup,
+                  attendees="auto", capacity=None, dashboard_procs=args.dashboard_procs,
+                  workdir=None)
     doors_list = [int(x) for x in args.sweep.split(",")]
     sweep = rush_grid(doors_list=doors_list, dash_list=[0], repeat=args.repeat, ceiling=True,
                       **common)  # type: ignore[arg-type]
@@ -434,6 +622,7 @@ def cmd_suite(args: argparse.Namespace) -> int:
         "config": {"db": args.db, "broker": args.broker, "workers": args.workers,
                    "generator": generator, "duration_s": args.duration,
                    "repeat": args.repeat, "rush_doors": args.rush_doors},
+        "setup": setup_doc(setup),
         "sweep": {"runs": sweep, "medians": report.medians(sweep)},
         "fanout": {"runs": fanout, "medians": report.medians(fanout)},
         "idle": {"runs": idles, "median": report.idle_median(idles)},
@@ -466,6 +655,16 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+DOOR_THREADS = "same"
+
+
+def cmd_table(args: argparse.Namespace) -> int:
+    for path in args.json:
+        print(report.rush_markdown(json.loads(Path(path).read_text())))
+        print()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m loadtests.doorrush", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -476,6 +675,25 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--workers", type=int, default=2)
         sp.add_argument("--dashboard-procs", type=int, default=0,
                         help="processes for the dashboards (default 1, 2 above 500)")
+
+    def driving(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--generator", default="auto", help="auto, wrk or python")
+        sp.add_argument("--door-threads", default=DOOR_THREADS,
+                        help="wrk threads for the doors: 'door' (one a door: each answer "
+                        "matched to its badge by construction), 'same' (the ceiling's fastest "
+                        f"configuration) or a number dividing the doors (default {DOOR_THREADS})")
+        sp.add_argument("--ceiling-threads", default="auto",
+                        help="wrk thread counts the ceiling tries over the same connections, "
+                        "fastest kept (default: one a door, the cores, 2 and 1)")
+        sp.add_argument("--ceiling-seconds", type=float, default=0.0,
+                        help="seconds of each ceiling configuration (default: the run's "
+                        "duration, at most 5)")
+        sp.add_argument("--pin", default="auto",
+                        help="split: the hub (uvicorn and workers) on CPU 0, the generator and "
+                        "the dashboards on the others; clients: the generator and the "
+                        "dashboards on the last CPU, the hub on any; none: no pinning; auto "
+                        f"(default): {PIN_AUTO} for runs with dashboards, none without; a "
+                        "list like split,none measures each in turn")
 
     common(p)
     p.add_argument("--json", help="write the results here")
@@ -488,7 +706,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--capacity", type=int, default=None,
                    help="the session's capacity (default: the attendees, room for all)")
     p.add_argument("--repeat", type=int, default=1, help="measure each point this many times")
-    p.add_argument("--generator", default="auto", help="auto, wrk or python")
+    driving(p)
     p.add_argument("--no-ceiling", action="store_true", help="skip the empty-endpoint ceiling")
     p.add_argument("--profile", help="sample the hub's workers with py-spy during each rush; "
                    "stacks and a summary go under this directory")
@@ -514,13 +732,18 @@ def build_parser() -> argparse.ArgumentParser:
     suite.add_argument("--idle-repeat", type=int, default=3)
     suite.add_argument("--repeat", type=int, default=3)
     suite.add_argument("--duration", type=float, default=10.0)
-    suite.add_argument("--generator", default="auto")
+    driving(suite)
     suite.set_defaults(fn=cmd_suite)
 
     rend = sub.add_parser("render", help="redraw the chart and the figures section from "
                           "OUT.json (no measuring)")
     rend.add_argument("--out", default="docs/benchmarks")
     rend.set_defaults(fn=cmd_render)
+
+    table = sub.add_parser("table", help="the medians and every run of rush results (--json "
+                           "files) as Markdown, with the CPU and machine figures")
+    table.add_argument("json", nargs="+")
+    table.set_defaults(fn=cmd_table)
     return p
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from loadtests.generators import taskset
 from loadtests.harness import ROOT, BenchError
 
 
@@ -28,11 +29,25 @@ class FleetResult:
     cpu_s: float
     connect_s: float
     ready: int
+    # per dashboards process: (start, seconds a slot, deliveries per slot)
+    timelines: list[tuple[float, float, list[int]]] = field(default_factory=list)
 
     @property
     def deliveries_per_s(self) -> float | None:
         span = self.last_delivery - self.first_delivery
         return self.deliveries / span if span > 0 else None
+
+    def deliveries_between(self, t0: float, t1: float) -> int:
+        """Events that reached a dashboard between t0 and t1 (CLOCK_MONOTONIC seconds), to the
+        resolution of a slot (10 ms): a slot counts when its middle is inside."""
+        total = 0
+        for base, tick, slots in self.timelines:
+            first = max(0, int((t0 - base) / tick))
+            last = min(len(slots), int((t1 - base) / tick) + 1)
+            for i in range(first, last):
+                if t0 <= base + (i + 0.5) * tick < t1:
+                    total += slots[i]
+        return total
 
 
 @dataclass
@@ -45,6 +60,7 @@ class Fleet:
     count: int
     workdir: Path
     procs: int = 1
+    cpus: set[int] | None = None  # the CPUs the dashboards run on (None: any)
     connect_deadline: float = 0.0  # default: 30 s + 20 ms a dashboard
     final_deadline: float = 30.0
     started: list[tuple[subprocess.Popen[bytes], Path]] = field(default_factory=list)
@@ -68,6 +84,8 @@ class Fleet:
                     "--stride", str(stride), "--out", str(out),
                     "--connect-deadline", str(self.connect_deadline),
                     "--final-deadline", str(self.final_deadline)]
+            if self.cpus:
+                argv = [*taskset(self.cpus), *argv]
             proc = subprocess.Popen(argv, cwd=ROOT, stdin=subprocess.PIPE,
                                     stdout=subprocess.PIPE, stderr=None)
             self.started.append((proc, out))
@@ -86,6 +104,9 @@ class Fleet:
             self.abort()
             raise BenchError(f"only {self.ready} of {self.count} dashboards got their snapshot "
                              f"within {self.connect_deadline:.0f}s (refused: {self.refused})")
+
+    def pids(self) -> list[int]:
+        return [proc.pid for proc, _ in self.started if proc.poll() is None]
 
     @staticmethod
     def _readline(proc: subprocess.Popen[bytes], deadline: float) -> str:
@@ -124,6 +145,9 @@ class Fleet:
             data = json.loads(out.read_text())
             result.dashboards += data["dashboards"]
             result.deliveries += data["deliveries"]
+            result.timelines.append((float(data.get("timeline_base") or 0.0),
+                                     float(data.get("timeline_tick") or 0.01),
+                                     list(data.get("timeline") or [])))
             if data["first_delivery"]:
                 firsts.append(data["first_delivery"])
                 lasts.append(data["last_delivery"])

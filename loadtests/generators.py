@@ -1,6 +1,10 @@
 """Running the doors: wrk with ``doors.lua`` (C, for the throughput figure) or the lean Python
 generator (``pydoors.py``) when wrk is absent. Both write the same answer lines; this module
 runs either as a child process, takes its CPU use from the kernel (wait4), and parses them.
+
+wrk runs D connections (one per door) on T threads: T = D is one thread per door, where each
+answer is matched to its badge by construction; with fewer threads each thread serves D/T
+doors and matches an accepted answer by the attendee it names (see ``doors.lua``).
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ class DoorRun:
     socket_errors: dict[str, int]
     cpu_s: float  # the generator's own user+system CPU seconds
     wall_s: float
+    threads: int = 0  # wrk threads (0: the Python generator, one process)
     stdout: str = ""
     extra: dict[str, float] = field(default_factory=dict)
 
@@ -65,6 +70,25 @@ def pick_generator(requested: str) -> str:
     return requested
 
 
+def taskset(cpus: set[int]) -> list[str]:
+    """The command prefix that starts a program (and every thread it makes) on ``cpus``."""
+    exe = shutil.which("taskset")
+    if exe is None:
+        raise BenchError("pinning needs taskset (util-linux)")
+    return [exe, "-c", ",".join(str(c) for c in sorted(cpus))]
+
+
+def thread_choices(doors: int) -> list[int]:
+    """wrk thread counts worth comparing for D connections: one per door, the machine's cores,
+    2 and 1 (each must divide D, since wrk gives every thread D/T connections)."""
+    cores = os.cpu_count() or 1
+    out: list[int] = []
+    for t in (doors, cores, 2, 1):
+        if 1 <= t <= doors and doors % t == 0 and t not in out:
+            out.append(t)
+    return out
+
+
 def run_doors(
     generator: str,
     *,
@@ -77,7 +101,15 @@ def run_doors(
     doors: int,
     duration: float,
     out: Path,
+    threads: int | None = None,
+    ceiling: bool = False,
+    cpus: set[int] | None = None,
 ) -> DoorRun:
+    """Run D doors for ``duration`` seconds; ``threads`` wrk threads (default: one a door);
+    ``cpus``: the CPUs the generator may run on (default: any)."""
+    threads = doors if threads is None else threads
+    if generator == "wrk" and (threads < 1 or doors % threads):
+        raise BenchError(f"{doors} doors cannot be shared evenly by {threads} wrk threads")
     env = {
         **os.environ,
         "RC_PATH": path,
@@ -85,15 +117,19 @@ def run_doors(
         "RC_RUN": run,
         "RC_KEYS": keys,
         "RC_N": str(n),
-        "RC_DOORS": str(doors),
+        "RC_DOORS": str(threads if generator == "wrk" else doors),
+        "RC_CONNS": str(doors // threads if generator == "wrk" else 1),
+        "RC_CEILING": "1" if ceiling else "0",
         "RC_OUT": str(out),
     }
     if generator == "wrk":
-        argv = ["wrk", "-t", str(doors), "-c", str(doors), "-d", f"{duration:g}s",
+        argv = ["wrk", "-t", str(threads), "-c", str(doors), "-d", f"{duration:g}s",
                 "--timeout", "30s", "-s", str(LUA), url]
     else:
         argv = [sys.executable, "-m", "loadtests.pydoors", url, "--duration", f"{duration:g}"]
     t0 = time.monotonic()
+    if cpus:
+        argv = [*taskset(cpus), *argv]
     proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT)
     assert proc.stdout is not None
@@ -106,6 +142,7 @@ def run_doors(
     run_ = parse(out, generator, doors)
     run_.cpu_s = usage.ru_utime + usage.ru_stime
     run_.wall_s = wall
+    run_.threads = threads if generator == "wrk" else 0
     run_.stdout = stdout
     return run_
 
@@ -126,8 +163,10 @@ def parse(path: Path, generator: str, doors: int) -> DoorRun:
                 continue
             if parts[0] == "door":
                 next_idx.append(int(parts[2]))
-                if int(parts[3]) > 0:
+                if int(parts[3]) > 0:  # one door a thread, cut off waiting for this badge
                     inflight.append(int(parts[2]))
+            elif parts[0] == "inflight":  # several doors a thread: a badge still in flight
+                inflight.append(int(parts[1]))
             elif parts[0] == "wrk":
                 names = ("connect", "read", "write", "status", "timeout")
                 for name, value in zip(names, parts[3:8], strict=True):

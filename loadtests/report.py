@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from html import escape
 from typing import Any
 
@@ -12,8 +12,10 @@ from loadtests.stats import dig, median_of
 COLUMNS: list[tuple[str, str, str]] = [
     ("doors", "config.doors", "{:.0f}"),
     ("dash", "config.dashboards", "{:.0f}"),
+    ("thr", "config.door_threads", "{:.0f}"),
     ("checkins/s", "checkins.per_s", "{:.0f}"),
     ("ceiling/s", "ceiling.per_s", "{:.0f}"),
+    ("c.thr", "ceiling.threads", "{:.0f}"),
     ("ratio", "ratio", "{:.1%}"),
     ("p50 ms", "latency_ms.p50", "{:.1f}"),
     ("p95 ms", "latency_ms.p95", "{:.1f}"),
@@ -24,11 +26,17 @@ COLUMNS: list[tuple[str, str, str]] = [
     ("lag max", "push.lag_ms.max", "{:.0f}"),
     ("deliv/s", "push.deliveries_per_s", "{:.0f}"),
     ("missed", "push.missed_per_dashboard.max", "{:.0f}"),
+    ("hub ms/ci", "cpu.hub_ms_per_checkin", "{:.3f}"),
+    ("pg ms/ci", "cpu.postgres_ms_per_checkin", "{:.3f}"),
+    ("hub us/ev", "cpu.hub_us_per_event", "{:.1f}"),
     ("gen cpu", "cpu.generator_cores", "{:.2f}"),
     ("hub cpu", "cpu.hub_cores", "{:.2f}"),
+    ("other", "machine.other_cores", "{:.2f}"),
+    ("steal", "machine.steal_cores", "{:.2f}"),
 ]
-MEDIAN_PATHS = [c[1] for c in COLUMNS[2:]] + ["cpu.dashboards_cores", "cpu.system_busy_cores",
-                                              "latency_ok_ms.p99"]
+MEDIAN_PATHS = [c[1] for c in COLUMNS[3:] if c[1] != "ceiling.threads"] + [
+    "cpu.dashboards_cores", "cpu.system_busy_cores", "cpu.postgres_cores", "cpu.redis_cores",
+    "cpu.redis_ms_per_checkin", "machine.kernel_cores", "latency_ok_ms.p99"]
 
 
 def fmt(value: Any, spec: str) -> str:
@@ -48,12 +56,22 @@ def one_line(run: dict[str, Any]) -> str:
 
 
 def medians(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    groups: dict[tuple[int, int], list[dict[str, Any]]] = defaultdict(list)
+    groups: dict[tuple[int, int, str, str], list[dict[str, Any]]] = defaultdict(list)
     for r in runs:
-        groups[(r["config"]["doors"], r["config"]["dashboards"])].append(r)
+        c = r["config"]
+        groups[(c["doors"], c["dashboards"], str(c.get("door_threads_asked") or ""),
+                str(c.get("pin") or ""))].append(r)
     out = []
-    for (doors, dashboards), rs in sorted(groups.items()):
-        m: dict[str, Any] = {"config": {"doors": doors, "dashboards": dashboards},
+    for (doors, dashboards, asked, pin), rs in sorted(groups.items()):
+        config: dict[str, Any] = {"doors": doors, "dashboards": dashboards}
+        if asked:
+            config["door_threads_asked"] = asked
+        if pin:
+            config["pin"] = pin
+        threads = {r["config"].get("door_threads") for r in rs}
+        if len(threads) == 1:
+            config["door_threads"] = threads.pop()
+        m: dict[str, Any] = {"config": config,
                              "runs": len(rs),
                              "verified": all(r["verification"]["ok"] for r in rs)}
         for path in MEDIAN_PATHS:
@@ -63,6 +81,11 @@ def medians(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
             for part in parts[:-1]:
                 cur = cur.setdefault(part, {})
             cur[parts[-1]] = value
+        ceiling_threads = Counter(dig(r, "ceiling.threads") for r in rs
+                                  if dig(r, "ceiling.threads") is not None)
+        top = ceiling_threads.most_common(2)
+        if top and (len(top) == 1 or top[0][1] > top[1][1]):  # won most often, if one did
+            m.setdefault("ceiling", {})["threads"] = top[0][0]
         out.append(m)
     return out
 
@@ -261,6 +284,18 @@ def targets(doc: dict[str, Any]) -> list[tuple[str, str, bool | str | None]]:
         lag = dig(ref, "push.lag_ms.p99")
         out.append(("push lag p99 ≤ 150 ms with 1,000 dashboards during the rush",
                     f"{fmt(lag, '{:.0f}')} ms", None if lag is None else lag <= 150))
+    sweep = {m["config"]["doors"]: m for m in doc["sweep"]["medians"]}
+    base = sweep.get(doc["config"].get("rush_doors", 32))
+    if base is not None:
+        out.append((f"hub CPU per durable check-in ({base['config']['doors']} doors, no "
+                     "dashboards; PostgreSQL's beside it)",
+                     f"{fmt(dig(base, 'cpu.hub_ms_per_checkin'), '{:.3f}')} ms (PostgreSQL "
+                     f"{fmt(dig(base, 'cpu.postgres_ms_per_checkin'), '{:.3f}')} ms)", None))
+        if ref is not None and dig(base, "checkins.per_s") and dig(ref, "checkins.per_s"):
+            kept = dig(ref, "checkins.per_s") / dig(base, "checkins.per_s")
+            out.append(("the door's rate with 1,000 dashboards against its rate without",
+                        f"{kept:.0%} (hub {fmt(dig(ref, 'cpu.hub_us_per_event'), '{:.1f}')} µs "
+                        "of CPU per delivered event)", None))
     out.append(("zero verification failures", f"{failed} of {len(runs)} runs failed",
                 failed == 0))
     rss, pss = idle.get("hub_rss_mb"), idle.get("hub_pss_mb")
@@ -276,15 +311,125 @@ def targets(doc: dict[str, Any]) -> list[tuple[str, str, bool | str | None]]:
     return out
 
 
+def _load(r: dict[str, Any]) -> str:
+    m = r.get("machine") or {}
+    a, b = m.get("loadavg_start"), m.get("loadavg_end")
+    if a and b:
+        return f"{a[0]:.2f} → {b[0]:.2f}"
+    return " ".join(str(x) for x in r.get("loadavg_before", []))
+
+
+def _others(r: dict[str, Any]) -> str:
+    top = dig(r, "machine.other_top") or []
+    return ", ".join(f"{t['name']} {t['cores']:.2f}" for t in top[:3]) or "—"
+
+
+def _ceiling_cfg(r: dict[str, Any]) -> str:
+    c = r.get("ceiling") or {}
+    if not c.get("threads"):
+        return "—"
+    tried = " / ".join(f"{t['threads']}t {_n(t.get('per_s'))}" for t in c.get("tried", []))
+    return f"{c['threads']} of [{tried}]"
+
+
+def machine_line(doc: dict[str, Any]) -> str:
+    m = doc["machine"]
+    return (f"{m['cores']} cores ({m['cpu']}), {m['memory_gb']} GB, Linux {m['kernel']}, Python "
+            f"{m['python']}, {m['wrk'] or 'no wrk'}")
+
+
+def setup_line(doc: dict[str, Any]) -> str:
+    st = doc.get("setup") or {}
+    if not st:
+        return ""
+    asked = st.get("door_threads")
+    doors = {"same": "doors on the ceiling's fastest number of wrk threads",
+             "door": "doors on one wrk thread each"}.get(str(asked),
+                                                          f"doors on {asked} wrk threads")
+    tried = st.get("ceiling_threads")
+    tried = ("one wrk thread a door, one a core, 2 and 1" if tried == "auto"
+             else f"{tried} wrk threads")
+    return (f"{doors}; the ceiling tries {tried} over the same connections, "
+            f"{st.get('ceiling_seconds_each'):g} s each, and keeps the fastest; pinning "
+            f"{st.get('pin')} (auto: dashboards and generator off the hub's CPU when there are "
+            "dashboards)")
+
+
+def runs_markdown(runs: list[dict[str, Any]]) -> str:
+    """Every run: the figures, the steady CPU figures and what the machine was doing."""
+    lines = ["| run | door threads | check-ins/s | ceiling/s (threads of [tried]) | ratio | p50 | "
+             "p99 | lag p99 "
+             "| hub ms/check-in | PostgreSQL ms/check-in | Redis cores | hub µs/event | hub "
+             "cores | generator cores | dashboards cores | pin | load 1 min (start → end) | "
+             "steal cores | other processes' cores (top) | verified |",
+             "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"
+             "---:|---|---|"]
+    for r in runs:
+        lines.append(
+            f"| {r['label']} | {fmt(dig(r, 'config.door_threads'), '{:.0f}')} | "
+            f"{_n(dig(r, 'checkins.per_s'))} | {_n(dig(r, 'ceiling.per_s'))} "
+            f"({_ceiling_cfg(r)}) | {fmt(dig(r, 'ratio'), '{:.1%}')} | "
+            f"{fmt(dig(r, 'latency_ms.p50'), '{:.1f}')} | "
+            f"{fmt(dig(r, 'latency_ms.p99'), '{:.0f}')} | "
+            f"{fmt(dig(r, 'push.lag_ms.p99'), '{:.0f}')} | "
+            f"{fmt(dig(r, 'cpu.hub_ms_per_checkin'), '{:.3f}')} | "
+            f"{fmt(dig(r, 'cpu.postgres_ms_per_checkin'), '{:.3f}')} | "
+            f"{fmt(dig(r, 'cpu.redis_cores'), '{:.2f}')} | "
+            f"{fmt(dig(r, 'cpu.hub_us_per_event'), '{:.1f}')} | "
+            f"{fmt(dig(r, 'cpu.hub_cores'), '{:.2f}')} | "
+            f"{fmt(dig(r, 'cpu.generator_cores'), '{:.2f}')} | "
+            f"{fmt(dig(r, 'cpu.dashboards_cores'), '{:.2f}')} | "
+            f"{dig(r, 'config.pin') or '—'} | {_load(r)} | "
+            f"{fmt(dig(r, 'machine.steal_cores'), '{:.2f}')} | "
+            f"{fmt(dig(r, 'machine.other_cores'), '{:.2f}')} ({_others(r)}) | "
+            f"{'yes' if r['verification']['ok'] else 'NO'} |")
+    return "\n".join(lines)
+
+
+def medians_markdown(meds: list[dict[str, Any]]) -> str:
+    """The medians of each point, with the steady figures."""
+    lines = ["| doors | dashboards | door threads | pin | check-ins/s | ceiling/s | ratio | "
+             "p50 ms | p99 ms | push lag p50 | push lag p99 | hub ms/check-in | "
+             "PostgreSQL ms/check-in | hub µs/event | other cores | steal cores | "
+             "verified (runs) |",
+             "|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for m in meds:
+        c = m["config"]
+        lines.append(
+            f"| {c['doors']} | {c['dashboards']:,} | {c.get('door_threads', '—')} | "
+            f"{c.get('pin', '—')} | "
+            f"{_n(dig(m, 'checkins.per_s'))} | {_n(dig(m, 'ceiling.per_s'))} | "
+            f"{fmt(dig(m, 'ratio'), '{:.1%}')} | {fmt(dig(m, 'latency_ms.p50'), '{:.1f}')} | "
+            f"{fmt(dig(m, 'latency_ms.p99'), '{:.0f}')} | "
+            f"{fmt(dig(m, 'push.lag_ms.p50'), '{:.0f}')} | "
+            f"{fmt(dig(m, 'push.lag_ms.p99'), '{:.0f}')} | "
+            f"{fmt(dig(m, 'cpu.hub_ms_per_checkin'), '{:.3f}')} | "
+            f"{fmt(dig(m, 'cpu.postgres_ms_per_checkin'), '{:.3f}')} | "
+            f"{fmt(dig(m, 'cpu.hub_us_per_event'), '{:.1f}')} | "
+            f"{fmt(dig(m, 'machine.other_cores'), '{:.2f}')} | "
+            f"{fmt(dig(m, 'machine.steal_cores'), '{:.2f}')} | "
+            f"{'yes' if m['verified'] else 'NO'} ({m['runs']}) |")
+    return "\n".join(lines)
+
+
+def rush_markdown(doc: dict[str, Any]) -> str:
+    """A rush's results as Markdown (``python -m loadtests.doorrush table --json X``)."""
+    return "\n".join([
+        f"_`{doc['command']}`, started {doc['started']}: {machine_line(doc)}; "
+        f"{setup_line(doc)}._", "",
+        medians_markdown(medians(doc["runs"])), "", runs_markdown(doc["runs"])])
+
+
 def suite_markdown(doc: dict[str, Any], svg_name: str) -> str:
     m, c = doc["machine"], doc["config"]
+    setup = setup_line(doc)
     lines = [
         START,
         f"_Generated by `{doc['command']}` from {doc['started']} to {doc['finished']}: "
         f"{m['cores']} cores ({m['cpu']}), {m['memory_gb']} GB, Linux {m['kernel']}, Python "
         f"{m['python']}, {m['wrk'] or 'no wrk'}; {c['db']}, {c['broker']} broker, "
         f"{c['workers']} workers, {c['generator']} doors, {c['duration_s']:g} s a run, "
-        f"median of {c['repeat']}._",
+        f"median of {c['repeat']}{'; ' + setup if setup else ''}._",
         "",
         "### Targets",
         "",
@@ -301,8 +446,8 @@ def suite_markdown(doc: dict[str, Any], svg_name: str) -> str:
               "", f"### Fan-out during the rush ({c['rush_doors']} doors)", "",
               "| dashboards | check-ins/s | p99 ms | deliveries/s | push lag p50 ms | "
               "push lag p99 ms | push lag max ms | events missed (max per dashboard) | "
-              "dashboards cpu | verified |",
-              "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+              "hub µs/event | hub ms/check-in | dashboards cpu | verified |",
+              "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for f in doc["fanout"]["medians"]:
         lines.append(
             f"| {f['config']['dashboards']:,} | {_n(dig(f, 'checkins.per_s'))} | "
@@ -310,6 +455,8 @@ def suite_markdown(doc: dict[str, Any], svg_name: str) -> str:
             f"{_n(dig(f, 'push.deliveries_per_s'))} | {_n(dig(f, 'push.lag_ms.p50'))} | "
             f"{_n(dig(f, 'push.lag_ms.p99'))} | {_n(dig(f, 'push.lag_ms.max'))} | "
             f"{_n(dig(f, 'push.missed_per_dashboard.max'))} | "
+            f"{fmt(dig(f, 'cpu.hub_us_per_event'), '{:.1f}')} | "
+            f"{fmt(dig(f, 'cpu.hub_ms_per_checkin'), '{:.3f}')} | "
             f"{fmt(dig(f, 'cpu.dashboards_cores'), '{:.2f}')} | "
             f"{'yes' if f['verified'] else 'NO'} ({f['runs']}) |")
     idle = doc["idle"]["median"]
@@ -323,21 +470,8 @@ def suite_markdown(doc: dict[str, Any], svg_name: str) -> str:
     lines.append(f"| median |  |  | {fmt(idle.get('hub_rss_mb'), '{:.1f}')} MB | "
                  f"{fmt(idle.get('hub_pss_mb'), '{:.1f}')} MB | "
                  f"{fmt(idle.get('per_connection_kb'), '{:.1f}')} KB |")
-    lines += ["", "### Every run", "",
-              "| run | check-ins/s | ceiling/s | ratio | p50 | p99 | max | lag p99 | "
-              "generator cpu | hub cpu | whole machine busy | load before | verified |",
-              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"]
-    for r in doc["sweep"]["runs"] + doc["fanout"]["runs"]:
-        lines.append(
-            f"| {r['label']} | {_n(dig(r, 'checkins.per_s'))} | {_n(dig(r, 'ceiling.per_s'))} | "
-            f"{fmt(dig(r, 'ratio'), '{:.1%}')} | {fmt(dig(r, 'latency_ms.p50'), '{:.1f}')} | "
-            f"{fmt(dig(r, 'latency_ms.p99'), '{:.0f}')} | {fmt(dig(r, 'latency_ms.max'), '{:.0f}')}"
-            f" | {fmt(dig(r, 'push.lag_ms.p99'), '{:.0f}')} | "
-            f"{fmt(dig(r, 'cpu.generator_cores'), '{:.2f}')} | "
-            f"{fmt(dig(r, 'cpu.hub_cores'), '{:.2f}')} | "
-            f"{fmt(dig(r, 'cpu.system_busy_cores'), '{:.2f}')} | "
-            f"{' '.join(str(x) for x in r.get('loadavg_before', []))} | "
-            f"{'yes' if r['verification']['ok'] else 'NO'} |")
+    lines += ["", "### Every run, and what the machine was doing", "",
+              runs_markdown(doc["sweep"]["runs"] + doc["fanout"]["runs"])]
     errors: dict[str, int] = {}
     for r in doc["sweep"]["runs"] + doc["fanout"]["runs"]:
         for k, v in (r.get("errors") or {}).items():
