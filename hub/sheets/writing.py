@@ -131,6 +131,7 @@ class _XlsxBuilder:
 
     def __init__(self, columns: Sequence[str], title: str) -> None:
         self.book = openpyxl.Workbook(write_only=True)
+        self.saved = False
         self.sheet: WriteOnlyWorksheet = self.book.create_sheet(title[:31] or "Sheet1")
         self.sheet.freeze_panes = "A2"
         bold = Font(bold=True)
@@ -162,13 +163,17 @@ class _XlsxBuilder:
 
     def save(self, out: IO[bytes]) -> None:
         self.book.save(out)
+        self.saved = True
 
     def discard(self) -> None:
         """Remove openpyxl's file of rows when the export stops before ``save``."""
+        if self.saved:  # saving removed it
+            return
+        with suppress(Exception):
+            self.sheet.close()
         writer = getattr(self.sheet, "_writer", None)
-        if writer is not None and not self.sheet.closed:
-            with suppress(Exception):
-                writer.xf.close()
+        if writer is not None:
+            with suppress(OSError, ValueError):
                 writer.cleanup()
 
 
