@@ -159,6 +159,13 @@ def test_quoted_separators_quotes_and_line_breaks_stay_in_their_cell() -> None:
     ]
 
 
+def test_line_endings_of_every_kind() -> None:
+    for ending in ("\r\n", "\n", "\r"):  # Windows, Unix, old Mac
+        body = ending.join(["name,description", 'A,"two' + ending + 'lines"', "B,x", ""])
+        assert rows_of(csv_sheet(body)) == [(2, {"name": "A", "description": f"two{ending}lines"}),
+                                            (3, {"name": "B", "description": "x"})]
+
+
 def test_blank_rows_are_skipped_and_row_numbers_stay_the_spreadsheets() -> None:
     sheet = csv_sheet("name,capacity\r\nA,1\r\n,\r\n\r\nB,2\r\n,,\r\n\r\n  , \r\n")
     assert rows_of(sheet) == [(2, {"name": "A", "capacity": "1"}),
@@ -371,6 +378,29 @@ def test_415_over_http_for_a_body_and_a_form_field(client: TestClient) -> None:
     assert "PDF" in as_part.json()["message"]
 
 
+def with_sheet_xml(body: bytes, edit: Any) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(body)) as source, zipfile.ZipFile(out, "w") as target:
+        for name in source.namelist():
+            data = source.read(name)
+            target.writestr(name, edit(data.decode()) if name.endswith("sheet1.xml") else data)
+    return out.getvalue()
+
+
+ENTITY_BOMB = ('<!DOCTYPE bomb [<!ENTITY e0 "boom boom boom boom">'
+               + "".join(f'<!ENTITY e{i} "{f"&e{i - 1};" * 10}">' for i in range(1, 10)) + "]>")
+EXTERNAL = '<!DOCTYPE x [<!ENTITY secret SYSTEM "file:///etc/passwd">]>'
+
+
+@pytest.mark.parametrize(("doctype", "entity"), [(ENTITY_BOMB, "&e9;"), (EXTERNAL, "&secret;")],
+                         ids=["entity bomb", "external entity"])
+def test_xml_entity_tricks_in_a_workbook_are_refused(doctype: str, entity: str) -> None:
+    body = with_sheet_xml(xlsx_bytes([["name"], ["A"]]), lambda xml: xml.replace(
+        "<worksheet", doctype + "<worksheet", 1).replace("<t>A</t>", f"<t>{entity}</t>"))
+    with pytest.raises(UnsupportedMediaType, match="could not be read"):
+        parse_sheet(body, XLSX_TYPE, None)
+
+
 # ---------------------------------------------------------------------------------------------
 # Uploads over HTTP
 
@@ -576,10 +606,13 @@ def test_cell_decimal_text_refuses(value: Any, says: str) -> None:
 # Writing
 
 
+def as_bytes(chunk: str | bytes | memoryview) -> bytes:
+    return chunk.encode() if isinstance(chunk, str) else bytes(chunk)
+
+
 def body_of(response: StreamingResponse) -> bytes:
     async def collect() -> bytes:
-        parts = [c if isinstance(c, bytes) else c.encode()
-                 async for c in response.body_iterator]
+        parts = [as_bytes(c) async for c in response.body_iterator]
         return b"".join(parts)
     return asyncio.run(collect())
 
@@ -588,10 +621,9 @@ FORMULAS = ["=1+1", "+41", "-5", "@SUM(A1)", "\tTab", "\rReturn", "=HYPERLINK(\"
 
 
 def test_csv_export_escapes_formulas_but_not_numbers() -> None:
-    response = csv_stream(["text", "number"],
-                          [[f, n] for f, n in zip(FORMULAS, [-5, -1.5, Decimal("-2.50"), 0, 3,
-                                                             -0.5, 7], strict=True)],
-                          filename="report.csv")
+    numbers: list[OutCell] = [-5, -1.5, Decimal("-2.50"), 0, 3, -0.5, 7]
+    written: list[list[OutCell]] = [[f, n] for f, n in zip(FORMULAS, numbers, strict=True)]
+    response = csv_stream(["text", "number"], written, filename="report.csv")
     body = body_of(response)
     assert body.startswith(codecs.BOM_UTF8)
     rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"), newline="")))
@@ -628,8 +660,9 @@ def xlsx_cells(body: bytes) -> list[list[Any]]:
 
 
 def test_xlsx_export_keeps_formulas_as_text_and_numbers_as_numbers() -> None:
-    body = body_of(xlsx_stream(["text", "number"], [[f, -5] for f in FORMULAS] + [["#N/A", -1.5]],
-                               filename="r.xlsx"))
+    written: list[list[OutCell]] = [[f, -5] for f in FORMULAS]
+    written.append(["#N/A", -1.5])
+    body = body_of(xlsx_stream(["text", "number"], written, filename="r.xlsx"))
     rows = xlsx_cells(body)
     assert [c.value for c in rows[0]] == ["text", "number"]
     assert all(c.font.b for c in rows[0])
@@ -668,8 +701,7 @@ def test_rows_from_an_async_iterator(fmt: Any) -> None:
     async def run() -> Sheet:
         response = export_response(fmt, ["name", "n"], arows(rows), name="sessions")
         assert response.headers["content-disposition"] == f'attachment; filename="sessions.{fmt}"'
-        body = b"".join([c if isinstance(c, bytes) else c.encode()
-                         async for c in response.body_iterator])
+        body = b"".join([as_bytes(c) async for c in response.body_iterator])
         return parse_sheet(body, "", f"sessions.{fmt}")
     sheet = asyncio.run(run())
     assert len(sheet) == 2500
@@ -777,6 +809,7 @@ CHECKS: dict[str, Any] = {
 
 def expected_value(column: str, value: OutCell) -> Any:
     if column == "registration_levels":
+        assert isinstance(value, str | None)
         return cell_list(column, value)
     return None if value in ("", None) else value
 
