@@ -514,7 +514,8 @@ def test_cell_int(value: Any, expected: int) -> None:
 @pytest.mark.parametrize(("value", "says"), [
     ("twelve", "'twelve' is not a whole number"), ("1.5", "not a whole number"),
     (1.5, "not a whole number"), (True, "not a whole number"), ("1,200", "not a whole number"),
-    ("nan", "not a whole number"), ("inf", "not a whole number"),
+    ("nan", "not a whole number"), ("inf", "not a whole number"), ("1e3", "not a whole number"),
+    ("1_000", "not a whole number"), ("9" * 40, "not a whole number"),
     (dt.date(2026, 1, 1), "not a whole number"),
 ])
 def test_cell_int_refuses(value: Any, says: str) -> None:
@@ -587,7 +588,7 @@ def test_cell_time_refuses(value: Any, says: str) -> None:
 
 @pytest.mark.parametrize(("value", "expected"), [
     ("1.5", "1.5"), ("2", "2"), ("2.50", "2.5"), ("0", "0"), ("0.00", "0"), (1.5, "1.5"),
-    (2, "2"), ("100", "100"), (0.1, "0.1"),
+    (2, "2"), ("100", "100"), (0.1, "0.1"), (".5", "0.5"), ("+3", "3"), ("12.", "12"),
 ])
 def test_cell_decimal_text(value: Any, expected: str) -> None:
     assert cell_decimal_text("col", value) == expected
@@ -595,7 +596,8 @@ def test_cell_decimal_text(value: Any, expected: str) -> None:
 
 @pytest.mark.parametrize(("value", "says"), [
     ("one", "is not a number"), ("1,5", "is not a number"), ("nan", "is not a number"),
-    ("-1", "is less than 0"), (True, "is not a number"),
+    ("-1", "is less than 0"), (True, "is not a number"), ("1e1000000", "is not a number"),
+    ("1_0", "is not a number"), (1e300, "has too many digits"),
 ])
 def test_cell_decimal_text_refuses(value: Any, says: str) -> None:
     refused(cell_decimal_text, value, says)

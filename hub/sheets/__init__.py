@@ -21,7 +21,10 @@ Reading (``read_sheet``, ``parse_sheet``):
   they are, and row numbers stay those a spreadsheet program shows (the header is row 1);
 - the header row (the first row that is not empty) names the columns, stripped of spaces; a
   blank or repeated name, or a value in a column without a name, is a ``SheetError`` (422) whose
-  ``errors`` list each problem as ``{"row": ..., "column": ..., "message": ...}``.
+  ``errors`` list each problem as ``{"row": ..., "column": ..., "message": ...}``; column names
+  are matched exactly (``unknown_columns`` names the others);
+- parsing runs in a worker thread; a 50,000-row file takes about a second as CSV and tens of
+  seconds as XLSX (openpyxl), and a few tens of MB while it is read (loadtests/sheets_bench.py).
 
 Checking cells (``cell_text``, ``cell_int``, ...): each takes the column name and the cell's
 value, returns the typed value, or ``None`` for an empty cell ("unset"; a column that is absent
@@ -38,6 +41,9 @@ types ``'=...``), so the cell shows and reads back the exact value and never run
 negative ones included, stay numbers. Dates and times are ISO 8601 text in CSV (times as
 ``HH:MM:SS``) and real date/time cells in XLSX; a time-zone-aware date-time is written in XLSX as
 its wall-clock time in its own zone (XLSX has no zones), so pass times in the event's zone.
+Booleans are ``true``/``false`` in CSV and boolean cells in XLSX. XLSX cannot hold control
+characters other than tab and line breaks, nor more than 32,767 characters in a cell: the
+former are dropped and the latter cut there (CSV keeps everything).
 """
 
 from __future__ import annotations

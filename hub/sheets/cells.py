@@ -4,13 +4,18 @@ cell, returns the value or ``None`` for an empty cell (unset), and raises ``Cell
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
-from contextlib import suppress
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from hub.errors import Invalid
 from hub.parsing import parse_date, parse_time
 from hub.sheets.model import Cell, CellError, Sheet
+
+# Plain digits only (as spreadsheets write numbers): no exponents, separators or NaN, and
+# short enough that no cell can make a huge number.
+_WHOLE = re.compile(r"([+-]?\d{1,18})(?:\.0*)?")
+_DECIMAL = re.compile(r"[+-]?(?:\d{1,30}(?:\.\d{0,30})?|\.\d{1,30})")
 
 
 def unknown_columns(sheet: Sheet, known: Iterable[str]) -> list[str]:
@@ -61,10 +66,9 @@ def cell_int(column: str, value: Cell | None, *, min: int | None = None,
     elif isinstance(value, float) and value.is_integer():
         number = int(value)
     elif isinstance(value, str):
-        with suppress(InvalidOperation, ValueError, OverflowError):
-            d = Decimal(value.strip())
-            if d.is_finite() and d == d.to_integral_value():
-                number = int(d)
+        match = _WHOLE.fullmatch(value.strip())
+        if match:
+            number = int(match.group(1))
     if number is None:
         raise CellError(column, f"{_shown(value)} is not a whole number")
     if min is not None and number < min or max is not None and number > max:
@@ -81,7 +85,8 @@ _FALSE = frozenset({"false", "no", "0", "n"})
 
 
 def cell_bool(column: str, value: Cell | None) -> bool | None:
-    """true/false, yes/no, 1/0, x (any case) and XLSX booleans; None when empty."""
+    """true/false, yes/no, y/n, 1/0, x for yes (any case) and XLSX booleans; None when
+    empty."""
     if _empty(value):
         return None
     assert value is not None
@@ -156,13 +161,15 @@ def cell_decimal_text(column: str, value: Cell | None, *, min: Decimal | int = 0
     number: Decimal | None = None
     if isinstance(value, int | float) and not isinstance(value, bool):
         number = Decimal(repr(value))
-    elif isinstance(value, str):
-        with suppress(InvalidOperation, ValueError):
-            number = Decimal(value.strip())
+    elif isinstance(value, str) and _DECIMAL.fullmatch(value.strip()):
+        number = Decimal(value.strip())
     if number is None or not number.is_finite():
         raise CellError(column, f"{_shown(value)} is not a number")
     if number < min:
         raise CellError(column, f"{_shown(value)} is less than {min}")
     if max is not None and number > max:
         raise CellError(column, f"{_shown(value)} is more than {max}")
-    return "0" if number == 0 else format(number.normalize(), "f")
+    text = "0" if number == 0 else format(number.normalize(), "f")
+    if len(text) > 32:
+        raise CellError(column, f"{_shown(value)} has too many digits")
+    return text

@@ -36,8 +36,9 @@ class Problem(TypedDict):
 class SheetError(HubError):
     """The file is a spreadsheet but cannot be read as rows under named columns (422).
 
-    ``errors`` holds every problem found (blank or repeated column names, values outside the
-    named columns, a CSV quote that never closes), each with its row and column.
+    ``errors`` holds the problems found (blank or repeated column names, values outside the
+    named columns, a CSV cell too long to be one: a quote that never closes), each with its
+    row and column (``None`` where the column has no name); at most 100 are listed.
     """
 
     http_status = 422
