@@ -8,8 +8,8 @@ import re
 from collections.abc import Iterable
 from decimal import Decimal
 
+from hub.domain.dates import parse_date, parse_time
 from hub.errors import Invalid
-from hub.parsing import parse_date, parse_time
 from hub.sheets.model import Cell, CellError, Sheet
 
 # Plain digits only (as spreadsheets write numbers): no exponents, separators or NaN, and
