@@ -32,6 +32,7 @@ class Fail(msgspec.Struct, omit_defaults=True):
     reason: str | None = None
     field: str | None = None
     details: Any = None
+    errors: Any = None  # a file's problems, each {"row", "column", "message"} (imports)
 
 
 def ok(data: Any = None, status: int = 200) -> Response:
@@ -56,6 +57,7 @@ def fail(
     field: str | None = None,
     details: Any = None,
     headers: dict[str, str] | None = None,
+    errors: Any = None,
 ) -> Response:
     return Response(
         _encoder.encode(
@@ -66,6 +68,7 @@ def fail(
                 reason=reason,
                 field=field,
                 details=details,
+                errors=errors,
             )
         ),
         status_code=status,
@@ -81,4 +84,5 @@ def from_error(exc: HubError) -> Response:
         reason=exc.reason,
         field=getattr(exc, "field", None),
         headers=getattr(exc, "headers", None),
+        errors=getattr(exc, "errors", None),
     )

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import sqlalchemy as sa
 from psycopg import AsyncConnection as PgConnection
@@ -36,6 +36,7 @@ from storage.tables import (
     T_API_KEYS,
     T_ATTENDEES,
     T_COUNTERS,
+    T_DOOR_LOG,
     T_EVENTS,
     T_HISTORY,
     T_IDEMPOTENCY,
@@ -70,9 +71,22 @@ class BatchRead:
     answers: dict[str, bytes]  # idempotency key -> the answer given
 
 
+class LogEntry(NamedTuple):
+    """One door action, accepted or refused, for the door log (``door_log``)."""
+
+    attendee_id: int | None  # None: what was presented named no attendee
+    action: str  # "checkin" | "checkout"
+    result: str  # "ok", or the refusal's reason
+    at: dt.datetime
+    presented_as: str | None  # "external_id" | "badge_id" | "email"; None: themself
+    presented: str | None
+    source: str | None
+    actor: str | None
+
+
 @dataclass
 class BatchWrite:
-    """What a batch writes, in one go."""
+    """What a batch writes, in one go. A batch that accepted nothing writes only its log."""
 
     session_id: str
     # New records: attendee_id, every ``RECORD_STATE`` column, updated_seq.
@@ -88,6 +102,8 @@ class BatchWrite:
     events: list[tuple[int, str, bytes, dt.datetime]] = field(default_factory=list)
     # idempotency key, answer, at
     answers: list[tuple[str, bytes, dt.datetime]] = field(default_factory=list)
+    # every action decided, accepted or refused, in order
+    log: list[LogEntry] = field(default_factory=list)
     seq: int = 0
     checked_in: int = 0
     in_room: int = 0
@@ -103,7 +119,8 @@ class DoorStore(Protocol):
         """Everything the batch needs, in bulk (``session``: what ``lock`` gave)."""
 
     async def write(self, w: BatchWrite) -> None:
-        """Every row of the batch, and the counter row."""
+        """Every row of the batch, its door log, and the counter row (when it accepted
+        anything: every accepted action has an event)."""
 
 
 # --- any dialect --------------------------------------------------------------------------
@@ -201,9 +218,13 @@ class SqlDoorStore:
             await conn.execute(sa.insert(T_IDEMPOTENCY), [
                 dict(key=key, session_id=w.session_id, response=data, created_at=at)
                 for key, data, at in w.answers])
-        await conn.execute(
-            sa.update(T_COUNTERS).where(T_COUNTERS.c.session_id == w.session_id)
-            .values(seq=w.seq, checked_in=w.checked_in, in_room=w.in_room))
+        if w.log:
+            await conn.execute(sa.insert(T_DOOR_LOG), [
+                dict(session_id=w.session_id, **e._asdict()) for e in w.log])
+        if w.events:
+            await conn.execute(
+                sa.update(T_COUNTERS).where(T_COUNTERS.c.session_id == w.session_id)
+                .values(seq=w.seq, checked_in=w.checked_in, in_room=w.in_room))
 
 
 # --- PostgreSQL: raw psycopg under the same transaction ------------------------------------
@@ -305,6 +326,17 @@ SELECT v.key, %(sid)s, v.response, v.at
 FROM unnest(%(key)s::text[], %(response)s::bytea[], %(at)s::timestamptz[])
      AS v(key, response, at)"""
 
+_PG_LOG = """
+INSERT INTO door_log (session_id, attendee_id, action, result, at, presented_as, presented,
+                      source, actor)
+SELECT %(sid)s, v.attendee_id, v.action, v.result, v.at, v.presented_as, v.presented,
+       v.source, v.actor
+FROM unnest(%(attendee_id)s::int[], %(action)s::text[], %(result)s::text[],
+            %(at)s::timestamptz[], %(presented_as)s::text[], %(presented)s::text[],
+            %(source)s::text[], %(actor)s::text[]) WITH ORDINALITY
+     AS v(attendee_id, action, result, at, presented_as, presented, source, actor, ord)
+ORDER BY v.ord"""
+
 _PG_COUNTERS = """
 UPDATE session_counters SET seq = %(seq)s, checked_in = %(checked_in)s, in_room = %(in_room)s
 WHERE session_id = %(sid)s"""
@@ -391,8 +423,13 @@ class PgDoorStore:
                 await pg.execute(_PG_ANSWERS_IN, {
                     "sid": sid, "key": [x[0] for x in a], "response": [x[1] for x in a],
                     "at": [x[2] for x in a]})
-            await pg.execute(_PG_COUNTERS, {"sid": sid, "seq": w.seq,
-                                            "checked_in": w.checked_in, "in_room": w.in_room})
+            if w.log:
+                await pg.execute(_PG_LOG, {"sid": sid, **{
+                    name: [getattr(e, name) for e in w.log] for name in LogEntry._fields}})
+            if w.events:
+                await pg.execute(_PG_COUNTERS, {"sid": sid, "seq": w.seq,
+                                                "checked_in": w.checked_in,
+                                                "in_room": w.in_room})
 
 
 def _arrays(rows: list[dict[str, Any]], names: tuple[str, ...]) -> dict[str, list[Any]]:

@@ -297,6 +297,34 @@ class IdempotencyRow(SQLModel, table=True):
     created_at: datetime = Field(sa_column=_ts(False))
 
 
+class DoorLogRow(SQLModel, table=True):
+    """Every door action, accepted or refused, one row each (the scans report). Written in the
+    door's batch transaction with the rest of the batch; what was presented is kept even when
+    it named no attendee."""
+
+    __tablename__ = "door_log"
+    __table_args__ = (sa.Index("ix_door_log_session_id", "session_id", "id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: str = Field(
+        sa_column=sa.Column(
+            sa.String(16), sa.ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False
+        )
+    )
+    at: datetime = Field(sa_column=_ts(False))
+    action: str  # "checkin" | "checkout"
+    result: str  # "ok", or the refusal's reason
+    attendee_id: int | None = Field(
+        default=None,
+        sa_column=sa.Column(
+            sa.Integer, sa.ForeignKey("attendees.id", ondelete="SET NULL"), nullable=True
+        ),
+    )
+    presented_as: str | None = None  # "external_id" | "badge_id" | "email"; null: themself
+    presented: str | None = None
+    source: str | None = None
+    actor: str | None = None
+
+
 class StaffUserRow(SQLModel, table=True):
     __tablename__ = "staff_users"
     id: int | None = Field(default=None, primary_key=True)
@@ -410,6 +438,7 @@ T_CODEWORD_SUBMISSIONS = CodewordSubmissionRow.__table__  # type: ignore[attr-de
 T_CREDIT_ADJUSTMENTS = CreditAdjustmentRow.__table__  # type: ignore[attr-defined]
 T_EVENTS = SessionEventRow.__table__  # type: ignore[attr-defined]
 T_IDEMPOTENCY = IdempotencyRow.__table__  # type: ignore[attr-defined]
+T_DOOR_LOG = DoorLogRow.__table__  # type: ignore[attr-defined]
 T_STAFF = StaffUserRow.__table__  # type: ignore[attr-defined]
 T_API_KEYS = ApiKeyRow.__table__  # type: ignore[attr-defined]
 T_EVALUATIONS = EvaluationResponseRow.__table__  # type: ignore[attr-defined]

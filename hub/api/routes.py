@@ -4,11 +4,22 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Mount, Route
 
-from hub.api import app_settings, attendance, attendees, evaluations, reasons, sessions, staff
+from hub.api import (
+    app_settings,
+    attendance,
+    attendees,
+    evaluations,
+    reasons,
+    reports,
+    sessions,
+    sheets,
+    staff,
+)
 from hub.api.spec import OPERATIONS, openapi_json
 
 # Importing a module registers its handlers; these are the API's modules.
-MODULES = (app_settings, attendance, attendees, evaluations, reasons, sessions, staff)
+MODULES = (app_settings, attendance, attendees, evaluations, reasons, sessions, staff, reports,
+           sheets)
 
 
 def api_routes() -> list[BaseRoute]:

@@ -35,6 +35,8 @@ class Operation:
     query: tuple[tuple[str, Any, str], ...] = ()  # (name, type, description)
     no_body: bool = False  # e.g. 204
     public: bool = False  # needs no API key
+    uploads: tuple[str, ...] = ()  # the body is a file of these media types (or a form)
+    downloads: tuple[str, ...] = ()  # the answer is a file of these media types
     description: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
     endpoint: Callable[[Request], Awaitable[Response]] | None = None
@@ -70,7 +72,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
     for i, op in enumerate(OPERATIONS):
         if op.request is not None:
             schemas_in.append(op.request)
-        if not op.no_body:
+        if not op.no_body and not op.downloads:
             data_t = op.response if op.response is not None else None
             env = msgspec.defstruct(
                 _envelope_name(op),
@@ -108,7 +110,15 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                 "required": True,
                 "content": {"application/json": {"schema": schema_of[id(op.request)]}},
             }
-        if op.no_body:
+        if op.uploads:
+            item["requestBody"] = _upload_body(op.uploads)
+        if op.downloads:
+            item["responses"][str(op.status)] = {
+                "description": "The file.",
+                "content": {t: {"schema": {"type": "string", "format": "binary"}}
+                            for t in op.downloads},
+            }
+        elif op.no_body:
             item["responses"][str(op.status)] = {"description": "No content."}
         else:
             item["responses"][str(op.status)] = {
@@ -133,6 +143,16 @@ def openapi_document(server_url: str) -> dict[str, Any]:
             },
         },
     }
+
+
+def _upload_body(media_types: tuple[str, ...]) -> dict[str, Any]:
+    """A file sent as the body (one of ``media_types``) or as the form field ``file``."""
+    content: dict[str, Any] = {t: {"schema": {"type": "string", "format": "binary"}}
+                               for t in media_types}
+    content["multipart/form-data"] = {"schema": {
+        "type": "object", "required": ["file"],
+        "properties": {"file": {"type": "string", "format": "binary"}}}}
+    return {"required": True, "content": content}
 
 
 def _path_params(path: str) -> list[str]:

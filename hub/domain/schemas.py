@@ -46,12 +46,22 @@ class CountData(msgspec.Struct):
     count: int
 
 
+class FileProblem(msgspec.Struct):
+    """One problem in an uploaded spreadsheet: its row (the header is row 1) and column."""
+
+    row: int
+    column: str | None
+    message: str
+
+
 class ErrorEnvelope(msgspec.Struct):
     status: Literal["error"]
     code: str
     message: str
     reason: str | None = None
     field: str | None = None
+    # Spreadsheet imports: every problem of the file (nothing was written).
+    errors: list[FileProblem] | None = None
 
 
 def ok_envelope_of(data_type: Any, name: str) -> Any:

@@ -15,8 +15,9 @@ takes up to ``MAX_BATCH`` waiting requests at a time and, in ONE transaction:
 4. decides every request in arrival order (``hub.door.decide``, with the rules of
    ``hub.domain.rules``: the same reasons and words as one request alone), capacity and
    ``seq`` counted from the locked row; a refusal writes nothing;
-5. writes the accepted records, history, overrides, events, idempotent answers and the
-   counter row in bulk (``storage.door``), and commits.
+5. writes the accepted records, history, overrides, events, idempotent answers, the door
+   log (every action decided, accepted or refused: the scans report) and the counter row in
+   bulk (``storage.door``), and commits.
 
 Only after the commit are the batch's events published (in ``seq`` order) and the waiting
 requests answered: nothing is acknowledged before it is durable. While a batch commits the
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import time
 from collections import deque
@@ -285,14 +287,16 @@ class DoorService:
                       in_room=s.in_room)
         plan = store.Plan(session_id=session_id)
         events: list[Encoded] = []
+        acted: dict[int, dt.datetime] = {}  # item -> when it was decided (replays: never)
         for n, item in enumerate(batch):
             if outcomes[n] is not None:
+                acted[n] = now()
                 continue
             person = found[n]
             if item.key is not None and item.key in answers:
                 outcomes[n] = answers[item.key]
                 continue
-            at = now()
+            at = acted[n] = now()
             try:
                 data, event, payload = decide(item, s, person, states.get(person.id), extras,
                                               tally, plan, at)
@@ -304,16 +308,37 @@ class DoorService:
                 outcomes[n] = exc
                 continue
             states[person.id] = plan.states[person.id]
+            acted[n] = plan.history[-1][2]  # the action's own time (a late scan's)
             outcomes[n] = data
             events.append(Encoded(event, payload))
             if item.key is not None:
                 answers[item.key] = data
                 plan.answers.append((item.key, data, at))
+        plan.log = [entry for n, at in sorted(acted.items())
+                    if (entry := _log_entry(batch[n], found.get(n), outcomes[n], at))]
         if events:
             plan.seq, plan.checked_in, plan.in_room = tally.seq, tally.checked_in, tally.in_room
+        if events or plan.log:
             await st.write(plan.batch_write())
         assert all(o is not None for o in outcomes)
         return Settled(outcomes=[o for o in outcomes if o is not None], events=events)
+
+
+def _log_entry(item: Item, person: store.Person | None, outcome: Outcome | None,
+               at: dt.datetime) -> store.LogEntry | None:
+    """The door log's row for a decided item: ``ok`` or the refusal's reason (a bug's failure
+    is not a door action, and is not logged)."""
+    if isinstance(outcome, bytes):
+        result = "ok"
+    elif isinstance(outcome, HubError) and outcome.reason is not None:
+        result = outcome.reason
+    else:
+        return None
+    presented_as, presented = item.ident if item.ident is not None else (None, None)
+    return store.LogEntry(
+        attendee_id=person.id if person is not None else None,
+        action=item.action, result=result, at=at, presented_as=presented_as,
+        presented=presented, source=item.door.source, actor=item.door.actor)
 
 
 def _resolve(item: Item, outcome: Outcome) -> None:

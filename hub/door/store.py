@@ -13,10 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hub.domain.records import AttendeeUser, Extras, RecordState, fields_of, user_of
 from hub.door.loading import LoadedSession, session_of
 from hub.errors import NotFound
-from storage.door import BatchWrite, DoorStore, Wanted, door_store
+from storage.door import BatchWrite, DoorStore, LogEntry, Wanted, door_store
 
-__all__ = ["BatchWrite", "DoorStore", "Loaded", "People", "Person", "Plan", "Wanted",
-           "lock", "open_store", "read"]
+__all__ = ["BatchWrite", "DoorStore", "Loaded", "LogEntry", "People", "Person", "Plan",
+           "Wanted", "lock", "open_store", "read"]
 
 
 @dataclass
@@ -76,6 +76,7 @@ class Plan:
     events: list[tuple[int, str, bytes, dt.datetime]] = field(
         default_factory=list)  # seq, kind, payload, at
     answers: list[tuple[str, bytes, dt.datetime]] = field(default_factory=list)
+    log: list[LogEntry] = field(default_factory=list)  # every action decided, in order
     seq: int = 0
     checked_in: int = 0
     in_room: int = 0
@@ -90,7 +91,7 @@ class Plan:
     def batch_write(self) -> BatchWrite:
         w = BatchWrite(session_id=self.session_id, history=self.history,
                        overrides=self.overrides, events=self.events, answers=self.answers,
-                       seq=self.seq, checked_in=self.checked_in, in_room=self.in_room)
+                       log=self.log, seq=self.seq, checked_in=self.checked_in, in_room=self.in_room)
         for aid, state in self.states.items():
             values = {"attendee_id": aid, **state.columns(), "updated_seq": self.last_seq[aid]}
             if self.existed[aid]:

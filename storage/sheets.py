@@ -1,0 +1,164 @@
+"""The queries behind spreadsheet imports and exports of sessions and attendees: exports read
+in pages (ids first, then the rows of one page), imports read what they match against in bulk
+and write in bulk."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from storage.app import random_id
+from storage.attendees import chunks
+from storage.presenters import PRESENTER_ID_LENGTH
+from storage.sessions import SESSION_ID_LENGTH
+from storage.tables import (
+    T_ATTENDEES,
+    T_CODEWORDS,
+    T_COUNTERS,
+    T_FIELDS,
+    T_PRESENTERS,
+    T_REGISTRATIONS,
+    T_SESSION_PRESENTERS,
+    T_SESSIONS,
+)
+
+# --- sessions ------------------------------------------------------------------------------
+
+
+def _schedule_order() -> tuple[Any, ...]:
+    s = T_SESSIONS.c
+    return (s.date.is_(None), s.date, s.start_time.is_(None), s.start_time,
+            sa.func.coalesce(s.rank, 0).desc(), s.name, s.id)
+
+
+async def session_ids(conn: AsyncConnection, session_id: str | None = None) -> list[str]:
+    """Every session's id in schedule order (date, start time, higher rank first), or just
+    ``session_id`` when it exists."""
+    query = sa.select(T_SESSIONS.c.id).order_by(*_schedule_order())
+    if session_id is not None:
+        query = query.where(T_SESSIONS.c.id == session_id)
+    return [r.id for r in await conn.execute(query)]
+
+
+async def sessions_by_ids(conn: AsyncConnection, ids: Sequence[str]) -> list[Any]:
+    """The session rows of ``ids``, in that order."""
+    rows = {r.id: r for r in await conn.execute(
+        sa.select(T_SESSIONS).where(T_SESSIONS.c.id.in_(list(ids))))}
+    return [rows[i] for i in ids if i in rows]
+
+
+async def session_keys(conn: AsyncConnection) -> list[Any]:
+    """(id, external_id, name, capacity) of every session."""
+    s = T_SESSIONS.c
+    return list(await conn.execute(sa.select(s.id, s.external_id, s.name, s.capacity)))
+
+
+async def insert_sessions(conn: AsyncConnection, rows: Sequence[dict[str, Any]],
+                          at: dt.datetime) -> list[str]:
+    """New sessions with their counter rows, in bulk; their new ids in order. A random id
+    that is taken fails the statement (an IntegrityError: run the transaction again)."""
+    ids = [random_id(SESSION_ID_LENGTH) for _ in rows]
+    if len(set(ids)) < len(ids):
+        raise RuntimeError("two new sessions drew the same id; run again")
+    for part in chunks(list(zip(ids, rows, strict=True))):
+        columns = sorted({c for _, r in part for c in r})
+        await conn.execute(sa.insert(T_SESSIONS), [
+            {"id": sid, "created_at": at, **{c: r.get(c) for c in columns}} for sid, r in part])
+        await conn.execute(sa.insert(T_COUNTERS), [
+            dict(session_id=sid, seq=0, registered=0, checked_in=0, in_room=0,
+                 epoch=random_id(8)) for sid, _ in part])
+    return ids
+
+
+async def insert_fields(conn: AsyncConnection,
+                        fields: Sequence[tuple[str, int, str, str, Sequence[str]]]) -> None:
+    """New fields of study with their codewords, in bulk: (session id, position, name,
+    credits, codewords)."""
+    for part in chunks(fields):
+        result = await conn.execute(
+            sa.insert(T_FIELDS).returning(T_FIELDS.c.id, sort_by_parameter_order=True),
+            [dict(session_id=sid, position=pos, name=name, credits=credits)
+             for sid, pos, name, credits, _ in part])
+        words = [dict(field_id=r.id, position=k, word=w)
+                 for r, (_, _, _, _, ws) in zip(result, part, strict=True)
+                 for k, w in enumerate(ws)]
+        if words:
+            await conn.execute(sa.insert(T_CODEWORDS), words)
+
+
+async def presenters_named(conn: AsyncConnection, names: Sequence[str]) -> dict[str, str]:
+    """Presenter id by name, the oldest of each name, creating those missing (call
+    ``storage.presenters.lock_presenters`` first)."""
+    p = T_PRESENTERS.c
+    found: dict[str, str] = {}
+    wanted = sorted(set(names))
+    for part in chunks(wanted):
+        for r in await conn.execute(sa.select(p.id, p.name).where(p.name.in_(list(part)))
+                                    .order_by(p.id)):
+            found.setdefault(r.name, r.id)
+    missing = [n for n in wanted if n not in found]
+    for part in chunks(missing):
+        made = {n: random_id(PRESENTER_ID_LENGTH) for n in part}
+        await conn.execute(sa.insert(T_PRESENTERS), [
+            dict(id=pid, name=n, external_id=None) for n, pid in made.items()])
+        found.update(made)
+    return found
+
+
+async def add_session_presenters(conn: AsyncConnection,
+                                 links: Sequence[tuple[str, str, int]]) -> None:
+    """(session id, presenter id, position) links, in bulk, for sessions that have none."""
+    for part in chunks(links):
+        await conn.execute(sa.insert(T_SESSION_PRESENTERS), [
+            dict(session_id=sid, presenter_id=pid, position=pos) for sid, pid, pos in part])
+
+
+# --- attendees -----------------------------------------------------------------------------
+
+
+async def attendees_page(conn: AsyncConnection, *, after: int, limit: int) -> list[Any]:
+    """Attendees with an id above ``after``, by id, at most ``limit``."""
+    return list(await conn.execute(
+        sa.select(T_ATTENDEES).where(T_ATTENDEES.c.id > after)
+        .order_by(T_ATTENDEES.c.id).limit(limit)))
+
+
+async def registrations_of(conn: AsyncConnection,
+                           attendee_ids: Sequence[int]) -> dict[int, list[str]]:
+    """The session ids each attendee is registered for, in schedule order."""
+    out: dict[int, list[str]] = {}
+    g = T_REGISTRATIONS.c
+    for part in chunks(sorted(set(attendee_ids))):
+        rows = await conn.execute(
+            sa.select(g.attendee_id, g.session_id)
+            .select_from(T_REGISTRATIONS.join(T_SESSIONS, T_SESSIONS.c.id == g.session_id))
+            .where(g.attendee_id.in_(list(part)))
+            .order_by(g.attendee_id, *_schedule_order()))
+        for r in rows:
+            out.setdefault(r.attendee_id, []).append(r.session_id)
+    return out
+
+
+async def unregister(conn: AsyncConnection, session_id: str,
+                     attendee_ids: Sequence[int]) -> int:
+    """Take the session off these attendees' schedules; how many were registered."""
+    removed = 0
+    g = T_REGISTRATIONS.c
+    for part in chunks(sorted(set(attendee_ids))):
+        result = await conn.execute(
+            sa.delete(T_REGISTRATIONS)
+            .where(g.session_id == session_id, g.attendee_id.in_(list(part)))
+            .returning(g.attendee_id))
+        removed += len(result.all())
+    return removed
+
+
+async def clear_badges(conn: AsyncConnection, attendee_ids: Sequence[int]) -> None:
+    """Unset these attendees' badge ids (before badges move between them in one go)."""
+    for part in chunks(sorted(set(attendee_ids))):
+        await conn.execute(sa.update(T_ATTENDEES).where(T_ATTENDEES.c.id.in_(list(part)))
+                           .values(badge_id=None))
