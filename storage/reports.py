@@ -25,7 +25,7 @@ from storage.tables import (
 async def most_fields(conn: AsyncConnection, session_ids: Sequence[str] | None) -> int:
     """The most fields of study any of these sessions (all when None) has."""
     f = T_FIELDS.c
-    per = sa.select(sa.func.count().label("n")).group_by(f.session_id)
+    per = sa.select(sa.func.count().label("n")).select_from(T_FIELDS).group_by(f.session_id)
     if session_ids is not None:
         per = per.where(f.session_id.in_(list(session_ids)))
     sub = per.subquery()

@@ -75,7 +75,8 @@ class Target:
     """One row's effect on its attendee."""
 
     row: int
-    aid: int | None  # None: a new attendee
+    aid: int | None  # None: a new attendee (until it is written)
+    new: bool
     values: dict[str, Any]  # every own column, as it will be
     sessions: set[str] | None  # the registrations as they will be (None: left alone)
     registered: set[str]  # the registrations now
@@ -83,11 +84,11 @@ class Target:
 
     @property
     def action(self) -> Action:
-        return "create" if self.aid is None else ("update" if self.changes else "unchanged")
+        return "create" if self.new else ("update" if self.changes else "unchanged")
 
     @property
     def writes_attendee(self) -> bool:
-        return self.aid is None or any(k != "sessions" for k in self.changes)
+        return self.new or any(k != "sessions" for k in self.changes)
 
 
 @dataclass
@@ -243,7 +244,7 @@ def plan_rows(sheet: Sheet, current: Current) -> tuple[list[Target], Problems]:
 def _target(row: int, aid: int | None, wanted: dict[str, Any], sessions: set[str] | None,
             current: Current) -> Target:
     if aid is None:
-        t = Target(row=row, aid=None, values={c: wanted.get(c) for c in OWN},
+        t = Target(row=row, aid=None, new=True, values={c: wanted.get(c) for c in OWN},
                    sessions=sessions, registered=set())
         t.changes = {k: [None, v] for k, v in wanted.items() if v is not None}
         if sessions:
@@ -253,7 +254,7 @@ def _target(row: int, aid: int | None, wanted: dict[str, Any], sessions: set[str
     old = {c: (stored[c].strip() or None) if isinstance(stored[c], str) else stored[c]
            for c in OWN}
     registered = set(current.registered.get(aid, ()))
-    t = Target(row=row, aid=aid, values={**old, **wanted}, sessions=sessions,
+    t = Target(row=row, aid=aid, new=False, values={**old, **wanted}, sessions=sessions,
                registered=registered)
     t.changes = changes_of(old, wanted)
     if sessions is not None and sessions != registered:
@@ -309,12 +310,12 @@ def _results(targets: Sequence[Target]) -> list[RowResult]:
 
 
 async def _write(conn: AsyncConnection, targets: list[Target], events: list[Encoded]) -> None:
-    changed = [t for t in targets if t.aid is not None and t.writes_attendee]
+    changed = [t for t in targets if not t.new and t.writes_attendee]
     moving = [t.aid for t in changed if t.aid is not None and "badge_id" in t.changes]
     if moving:  # badges may pass between attendees of the file: free them first
         await store.clear_badges(conn, moving)
     await people.update_many(conn, {t.aid: t.values for t in changed if t.aid is not None})
-    new = [t for t in targets if t.aid is None]
+    new = [t for t in targets if t.new]
     for t, aid in zip(new, await people.insert_many(conn, [t.values for t in new], now()),
                       strict=True):
         t.aid = aid

@@ -74,7 +74,7 @@ class Who:
 
 def _local(value: dt.datetime | None, tz: ZoneInfo | None) -> dt.datetime | None:
     v = as_utc(value)
-    return None if v is None else v.astimezone(tz or dt.UTC)
+    return None if v is None else v.astimezone(tz or dt.UTC).replace(microsecond=0)
 
 
 async def _check_session(hub: Hub, session_id: str | None) -> list[str]:

@@ -274,7 +274,8 @@ class Target:
     """One row's effect on its session."""
 
     row: int
-    sid: str | None  # None: a new session
+    sid: str | None  # None: a new session (until it is written)
+    new: bool
     columns: dict[str, Any] = field(default_factory=dict)  # changed (or set) columns
     fields: list[Slot] | None = None  # the new fields of study, when they change
     presenters: list[str] | None = None  # the new presenter names, when they change
@@ -282,7 +283,7 @@ class Target:
 
     @property
     def action(self) -> Action:
-        return "create" if self.sid is None else ("update" if self.changes else "unchanged")
+        return "create" if self.new else ("update" if self.changes else "unchanged")
 
 
 @dataclass
@@ -418,8 +419,8 @@ def _check_timezone(value: Cell, event_tz: str | None, row: int, problems: Probl
 def _target(row: int, sid: str | None, wanted: dict[str, Any], fos: list[Slot] | None,
             presenters: list[str] | None, current: Current) -> Target:
     if sid is None:
-        t = Target(row=row, sid=None, columns={k: v for k, v in wanted.items()
-                                               if v is not None})
+        t = Target(row=row, sid=None, new=True,
+                   columns={k: v for k, v in wanted.items() if v is not None})
         t.changes = {k: [None, shown(v)] for k, v in t.columns.items()}
         if fos:
             t.fields = fos
@@ -429,7 +430,7 @@ def _target(row: int, sid: str | None, wanted: dict[str, Any], fos: list[Slot] |
             t.presenters = presenters
             t.changes["presenters"] = [None, presenters]
         return t
-    t = Target(row=row, sid=sid)
+    t = Target(row=row, sid=sid, new=False)
     old = current.values(sid)
     t.changes = changes_of(old, wanted)
     t.columns = {k: wanted[k] for k in t.changes}
@@ -468,7 +469,7 @@ async def import_sessions(hub: Hub, sheet: Sheet, *, dry_run: bool) -> ImportRes
 
     targets = await hub.db.run(work)
     for t in targets:
-        if t.sid is not None and t.changes:
+        if t.sid is not None and (t.new or t.changes):
             await session_changed_after_commit(hub.sink, t.sid)
     return result_of(_results(targets), Problems())
 
@@ -481,8 +482,8 @@ def _results(targets: Sequence[Target]) -> list[RowResult]:
 async def _write(conn: AsyncConnection, targets: list[Target]) -> None:
     """Create the new sessions in bulk, then update the changed ones (sets ``sid`` of the
     new ones)."""
-    new = [t for t in targets if t.sid is None]
-    changed = [t for t in targets if t.sid is not None and t.changes]
+    new = [t for t in targets if t.new]
+    changed = [t for t in targets if not t.new and t.changes]
     if any(t.presenters is not None for t in new + changed):
         await presenter_store.lock_presenters(conn)
     names = sorted({n for t in new + changed for n in t.presenters or ()})
