@@ -60,10 +60,12 @@ class FileRefused(SheetError):
 
 @dataclass
 class Problems:
-    """The problems found in a file, in row order once sorted."""
+    """The problems found in a file; ``sorted`` gives them by row, then in the file's column
+    order."""
 
     items: list[Problem] = field(default_factory=list)
     rows: set[int] = field(default_factory=set)
+    columns: dict[str, int] = field(default_factory=dict)  # column -> its place in the file
 
     def add(self, row: int, column: str | None, message: str) -> None:
         self.items.append({"row": row, "column": column, "message": message})
@@ -73,11 +75,15 @@ class Problems:
         self.add(row, exc.column, exc.message)
 
     def sorted(self) -> list[Problem]:
-        return sorted(self.items, key=lambda p: p["row"])
+        def place(p: Problem) -> tuple[int, int]:
+            return p["row"], -1 if p["column"] is None else self.columns.get(p["column"], -1)
+
+        return sorted(self.items, key=place)
 
 
 def check_columns(sheet: Sheet, known: Sequence[str], problems: Problems) -> set[str]:
     """The sheet's columns the import reads; an unknown one is a problem named in row 1."""
+    problems.columns = {c: i for i, c in enumerate(sheet.columns)}
     for name in unknown_columns(sheet, known):
         problems.add(1, name, f"{name!r} is not a column this import knows; the columns are "
                      f"{', '.join(known)}")
