@@ -1,7 +1,8 @@
-// Admin (/admin): sessions (every field), event settings, staff users, API keys, CSV export.
-// Sessions and settings go through the REST API with the admin's cookie; API keys through
-// /admin/api (the REST API has none); staff through /api/v2/staff.
-import { $, api, can, clear, el, logout, me, show, staffLogin, words } from "./common.js";
+// Admin (/admin): sessions (every field, and in bulk by spreadsheet), attendees, reports,
+// event settings, staff users, API keys. Sessions, attendees, reports and settings go
+// through the REST API with the admin's cookie; API keys through /admin/api (the REST API
+// has none); staff through /api/v2/staff.
+import { $, api, can, clear, cookie, el, logout, me, show, staffLogin, words } from "./common.js";
 
 const app = $("#app");
 const MAX_FIELDS = 7;
@@ -33,6 +34,7 @@ async function sessionsTab(panel) {
   clear(panel);
   const add = el("button", { type: "button", id: "new-session", onclick: () => sessionForm(panel, null) }, "New session");
   panel.append(el("div", { class: "row" }, el("h2", {}, "Sessions"), add));
+  panel.append(bulkActions("sessions", "sessions", () => sessionsTab(panel)));
   if (!r.ok) {
     panel.append(el("p", { class: "notice bad" }, words(r)));
     return;
@@ -158,6 +160,197 @@ function sessionForm(panel, s) {
   });
   clear(panel).append(form);
   $("#s-name", form).focus();
+}
+
+// --- bulk actions: download, upload, preview, apply ---------------------------------------
+
+const MAX_PREVIEW_ROWS = 500;
+
+/** POST a file (as the form field `file`) with the page's CSRF token; the API's answer. */
+async function sendFile(url, file) {
+  const form = new FormData();
+  form.append("file", file, file.name);
+  try {
+    const res = await fetch(url, { method: "POST", body: form, credentials: "same-origin",
+      headers: { Accept: "application/json", "X-CSRF-Token": cookie("rollcall_csrf") } });
+    const payload = await res.json().catch(() => null);
+    if (res.ok) return { ok: true, status: res.status, data: payload && payload.data };
+    return { ok: false, status: res.status, reason: payload && payload.reason,
+      message: (payload && payload.message) || `The hub answered ${res.status}.`,
+      errors: (payload && payload.errors) || [] };
+  } catch (err) {
+    return { ok: false, status: 0, network: true, message: "No connection to the hub.", errors: [] };
+  }
+}
+
+function shownValue(v) {
+  if (v === null || v === undefined || v === "") return "—";
+  return Array.isArray(v) ? v.join("; ") : String(v);
+}
+
+/** The preview table: one line per row of the file (its action and changes, or its
+ * problems), the file's own problems (row 1) first. */
+function previewTable(prefix, result, errors) {
+  const byRow = new Map();
+  const line = (row) => {
+    if (!byRow.has(row)) byRow.set(row, { row, action: null, changes: {}, errors: [] });
+    return byRow.get(row);
+  };
+  for (const r of result ? result.rows : []) Object.assign(line(r.row), { action: r.action, changes: r.changes });
+  for (const e of errors) line(e.row).errors.push(e.column ? `${e.column}: ${e.message}` : e.message);
+  const lines = [...byRow.values()].sort((a, b) => a.row - b.row);
+  const tbody = el("tbody");
+  for (const l of lines.slice(0, MAX_PREVIEW_ROWS)) {
+    const changes = Object.entries(l.changes).map(([k, [from, to]]) =>
+      el("div", {}, el("strong", {}, k), `: ${shownValue(from)} → ${shownValue(to)}`));
+    tbody.append(el("tr", { "data-row": l.row, class: l.errors.length ? "full" : null },
+      el("td", { class: "num" }, String(l.row)),
+      el("td", {}, l.errors.length ? "not read" : l.action),
+      el("td", {}, changes.length ? changes : (l.errors.length ? "" : "—")),
+      el("td", {}, l.errors.map((m) => el("div", {}, m)))));
+  }
+  const wrap = el("div", { class: "table-wrap" }, el("table", { id: `${prefix}-preview` },
+    el("thead", {}, el("tr", {}, ["Row", "Action", "Changes", "Errors"].map((h) => el("th", { scope: "col" }, h)))),
+    tbody));
+  if (lines.length > MAX_PREVIEW_ROWS) {
+    wrap.append(el("p", { class: "muted" }, `The first ${MAX_PREVIEW_ROWS} of ${lines.length} rows are shown.`));
+  }
+  return wrap;
+}
+
+/** "Bulk actions" for `what` ("sessions" or "attendees"): download the current data as CSV
+ * or XLSX, upload a file, see what each row would do, apply it. */
+function bulkActions(prefix, what, onApplied) {
+  const file = el("input", { type: "file", id: `${prefix}-file`,
+    accept: ".csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" });
+  const preview = el("button", { type: "button", id: `${prefix}-preview-button`, class: "secondary" }, "Preview");
+  const apply = el("button", { type: "button", id: `${prefix}-apply`, disabled: true }, "Apply");
+  const msg = el("div", { class: "hidden", id: `${prefix}-bulk-msg` });
+  const out = el("div", { id: `${prefix}-bulk-result` });
+  const say = (ok, text) => {
+    msg.className = "notice " + (ok ? "ok" : "bad");
+    msg.setAttribute("role", ok ? "status" : "alert");
+    msg.textContent = text;
+    show(msg);
+  };
+  const base = `/api/v2/${what}`;
+  file.addEventListener("change", () => { apply.disabled = true; clear(out); show(msg, false); });
+  preview.addEventListener("click", async () => {
+    if (!file.files.length) return say(false, "Choose a CSV or XLSX file first.");
+    apply.disabled = true;
+    preview.disabled = true;
+    const res = await sendFile(`${base}/import?dry_run=true`, file.files[0]);
+    preview.disabled = false;
+    clear(out);
+    if (!res.ok) {
+      say(false, res.message);
+      if (res.errors.length) out.append(previewTable(prefix, null, res.errors));
+      return;
+    }
+    const d = res.data;
+    const problems = d.errors.length;
+    say(!problems, `${d.created} to create, ${d.updated} to update, ${d.unchanged} unchanged` +
+      (problems ? `; ${problems} problem${problems > 1 ? "s" : ""}: fix the file and preview it again.` : "."));
+    out.append(previewTable(prefix, d, d.errors));
+    apply.disabled = problems > 0 || d.created + d.updated === 0;
+  });
+  apply.addEventListener("click", async () => {
+    apply.disabled = true;
+    const res = await sendFile(`${base}/import`, file.files[0]);
+    if (!res.ok) {
+      say(false, res.message);
+      clear(out);
+      if (res.errors.length) out.append(previewTable(prefix, null, res.errors));
+      return;
+    }
+    await onApplied();
+    const done = el("p", { class: "notice ok", role: "status", id: `${prefix}-applied` },
+      `Applied: ${res.data.created} created, ${res.data.updated} updated, ${res.data.unchanged} unchanged.`);
+    const panel = $("#panel");
+    if (panel) panel.prepend(done);
+  });
+  return el("details", { class: "card stack", id: `${prefix}-bulk` },
+    el("summary", {}, el("strong", {}, "Bulk actions")),
+    el("p", {}, "Download current data: ",
+      el("a", { href: `${base}/export?format=csv`, download: `${what}.csv`, id: `${prefix}-download-csv` }, "CSV"), " · ",
+      el("a", { href: `${base}/export?format=xlsx`, download: `${what}.xlsx`, id: `${prefix}-download-xlsx` }, "Excel (XLSX)")),
+    el("p", { class: "muted" }, "Edit the file and upload it: rows with an id update that record, the others are created. " +
+      "A column you leave out is left alone; an empty cell clears the field. Nothing is written until you apply, " +
+      "and a file with a problem writes nothing."),
+    el("div", { class: "row" }, field(`${prefix}-file`, "Spreadsheet (CSV or XLSX)", file), preview, apply),
+    msg, out);
+}
+
+// --- attendees ----------------------------------------------------------------------------
+
+const PAGE = 50;
+
+async function attendeesTab(panel, q = "", offset = 0) {
+  const r = await api("GET", `/api/v2/attendees?limit=${PAGE}&offset=${offset}&q=${encodeURIComponent(q)}`);
+  clear(panel).append(el("h2", {}, "Attendees"),
+    bulkActions("attendees", "attendees", () => attendeesTab(panel, q, offset)));
+  const search = el("input", { type: "search", id: "attendee-search", value: q, placeholder: "name, email, external ID or badge" });
+  const form = el("form", { class: "row", id: "attendee-search-form", role: "search" },
+    field("attendee-search", "Search attendees", search),
+    el("button", { type: "submit", class: "secondary" }, "Search"));
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    attendeesTab(panel, search.value.trim(), 0);
+  });
+  panel.append(form);
+  if (!r.ok) {
+    panel.append(el("p", { class: "notice bad" }, words(r)));
+    return;
+  }
+  const { count, attendees } = r.data;
+  const tbody = el("tbody");
+  for (const a of attendees) {
+    tbody.append(el("tr", { "data-attendee": a.external_id || a.email || "" },
+      el("td", {}, [a.first_name, a.last_name].filter(Boolean).join(" ") || "—"),
+      el("td", {}, a.email || ""), el("td", {}, a.external_id || ""), el("td", {}, a.badge_id || ""),
+      el("td", {}, a.registration_level || "")));
+  }
+  panel.append(el("p", { class: "muted", id: "attendee-count", role: "status" },
+    count ? `${offset + 1}–${offset + attendees.length} of ${count} attendee${count === 1 ? "" : "s"}` : "No attendees found."),
+    el("div", { class: "table-wrap" }, el("table", { id: "attendee-table" },
+      el("thead", {}, el("tr", {}, ["Name", "Email", "External ID", "Badge", "Level"].map((h) => el("th", { scope: "col" }, h)))),
+      tbody)),
+    el("div", { class: "row" },
+      el("button", { type: "button", class: "secondary", disabled: offset === 0, onclick: () => attendeesTab(panel, q, Math.max(0, offset - PAGE)) }, "Previous"),
+      el("button", { type: "button", class: "secondary", disabled: offset + PAGE >= count, onclick: () => attendeesTab(panel, q, offset + PAGE) }, "Next")));
+}
+
+// --- reports ------------------------------------------------------------------------------
+
+async function reportsTab(panel) {
+  const r = await api("GET", "/api/v2/sessions");
+  clear(panel).append(el("h2", {}, "Reports"));
+  if (!r.ok) {
+    panel.append(el("p", { class: "notice bad" }, words(r)));
+    return;
+  }
+  const which = el("select", {}, el("option", { value: "" }, "The whole event"),
+    (r.data.data || []).map((s) => el("option", { value: s.id }, [s.name, s.date].filter(Boolean).join(" · "))));
+  const fmt = el("select", {}, el("option", { value: "csv" }, "CSV"), el("option", { value: "xlsx" }, "Excel (XLSX)"));
+  const attendance = el("a", { class: "button", id: "report-attendance" }, "Download the attendance report");
+  const scans = el("a", { class: "button", id: "report-scans" }, "Download the scans report");
+  const update = () => {
+    const q = `format=${fmt.value}` + (which.value ? `&session_id=${encodeURIComponent(which.value)}` : "");
+    const name = which.value || "event";
+    attendance.href = `/api/v2/reports/attendance?${q}`;
+    attendance.download = `attendance-${name}.${fmt.value}`;
+    scans.href = `/api/v2/reports/scans?${q}`;
+    scans.download = `scans-${name}.${fmt.value}`;
+  };
+  which.addEventListener("change", update);
+  fmt.addEventListener("change", update);
+  update();
+  panel.append(el("div", { class: "card stack", id: "reports" },
+    el("div", { class: "grid2" }, field("report-session", "Session", which), field("report-format", "Format", fmt)),
+    el("p", { class: "muted" }, "Attendance: one row per attendee per session attended or registered for, with times, " +
+      "time attended, credits and codewords. Scans: every check-in and check-out asked at the door, accepted or refused, " +
+      "with the reason and who scanned."),
+    el("div", { class: "row" }, attendance, scans)));
 }
 
 // --- event settings ---------------------------------------------------------------------
@@ -290,7 +483,8 @@ async function keysTab(panel, created) {
 
 // --- shell ------------------------------------------------------------------------------
 
-const TABS = [["sessions", "Sessions", sessionsTab], ["settings", "Event settings", settingsTab],
+const TABS = [["sessions", "Sessions", sessionsTab], ["attendees", "Attendees", attendeesTab],
+  ["reports", "Reports", reportsTab], ["settings", "Event settings", settingsTab],
   ["staff", "Staff", staffTab], ["keys", "API keys", keysTab]];
 
 async function main() {
