@@ -10,10 +10,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage.records import RECORD_STATE, USER_COLUMNS
+from storage.records import RECORD_COLUMNS, SESSION_COLUMNS, USER_COLUMNS
 from storage.tables import (
     T_API_KEYS,
     T_ATTENDEES,
+    T_CODEWORDS,
+    T_COUNTERS,
     T_DOOR_LOG,
     T_FIELDS,
     T_RECORDS,
@@ -32,45 +34,79 @@ async def most_fields(conn: AsyncConnection, session_ids: Sequence[str] | None) 
     return int((await conn.execute(sa.select(sa.func.max(sub.c.n)))).scalar() or 0)
 
 
-async def attendee_ids(conn: AsyncConnection, session_id: str) -> list[int]:
-    """The attendees with a record in the session or registered for it, by last name, first
-    name and id."""
+def _pairs(session_ids: Sequence[str] | None) -> Any:
+    """(session_id, attendee_id) of every record and registration (of these sessions)."""
+    r, g = T_RECORDS.c, T_REGISTRATIONS.c
+    records = sa.select(r.session_id, r.attendee_id)
+    registrations = sa.select(g.session_id, g.attendee_id)
+    if session_ids is not None:
+        records = records.where(r.session_id.in_(list(session_ids)))
+        registrations = registrations.where(g.session_id.in_(list(session_ids)))
+    return sa.union(records, registrations).subquery()
+
+
+async def row_counts(conn: AsyncConnection, session_ids: Sequence[str] | None) -> dict[str, int]:
+    """How many attendees each session has a record or a registration for."""
+    pairs = _pairs(session_ids)
+    return {r.session_id: r.n for r in await conn.execute(
+        sa.select(pairs.c.session_id, sa.func.count().label("n")).group_by(pairs.c.session_id))}
+
+
+async def report_sessions(conn: AsyncConnection, session_ids: Sequence[str]) -> list[Any]:
+    """The sessions as the records' serializer needs them (``SESSION_COLUMNS``), with their
+    name."""
+    return list(await conn.execute(
+        sa.select(*SESSION_COLUMNS, T_SESSIONS.c.name)
+        .select_from(T_SESSIONS.join(T_COUNTERS, T_COUNTERS.c.session_id == T_SESSIONS.c.id))
+        .where(T_SESSIONS.c.id.in_(list(session_ids)))))
+
+
+async def report_fields(conn: AsyncConnection, session_ids: Sequence[str]) -> list[Any]:
+    """The sessions' fields of study with their codewords, in order: (session_id, id, name,
+    credits, cw_id, word)."""
+    f, w = T_FIELDS.c, T_CODEWORDS.c
+    return list(await conn.execute(
+        sa.select(f.session_id, f.id, f.name, f.credits, w.id.label("cw_id"), w.word)
+        .select_from(T_FIELDS.outerjoin(T_CODEWORDS, w.field_id == f.id))
+        .where(f.session_id.in_(list(session_ids)))
+        .order_by(f.session_id, f.position, f.id, w.position, w.id)))
+
+
+async def report_keys(conn: AsyncConnection,
+                      session_ids: Sequence[str]) -> list[tuple[str, int]]:
+    """(session id, attendee id) of the report's rows for these sessions, in the report's
+    order: the schedule's (date, start time, higher rank first), then last name, first name
+    and attendee id."""
+    pairs, s, a = _pairs(session_ids), T_SESSIONS.c, T_ATTENDEES.c
+    rows = await conn.execute(
+        sa.select(pairs.c.session_id, pairs.c.attendee_id)
+        .select_from(pairs.join(T_SESSIONS, s.id == pairs.c.session_id)
+                     .join(T_ATTENDEES, a.id == pairs.c.attendee_id))
+        .order_by(s.date.is_(None), s.date, s.start_time.is_(None), s.start_time,
+                  sa.func.coalesce(s.rank, 0).desc(), s.name, s.id,
+                  a.last_name, a.first_name, a.id))
+    return [(r.session_id, r.attendee_id) for r in rows]
+
+
+async def report_page(conn: AsyncConnection, keys: Sequence[tuple[str, int]],
+                      ) -> tuple[dict[tuple[str, int], Any], set[tuple[str, int]], dict[int, Any]]:
+    """For (session id, attendee id) keys: their records (``RECORD_COLUMNS``), which are
+    registrations, and the attendees (id, registration_level, ``USER_COLUMNS``)."""
+    sids = sorted({k[0] for k in keys})
+    aids = sorted({k[1] for k in keys})
+    wanted = set(keys)
     r, g, a = T_RECORDS.c, T_REGISTRATIONS.c, T_ATTENDEES.c
-    either = sa.union(
-        sa.select(r.attendee_id.label("aid")).where(r.session_id == session_id),
-        sa.select(g.attendee_id.label("aid")).where(g.session_id == session_id),
-    ).subquery()
-    rows = await conn.execute(
-        sa.select(a.id).select_from(T_ATTENDEES.join(either, either.c.aid == a.id))
-        .order_by(a.last_name, a.first_name, a.id))
-    return [row.id for row in rows]
-
-
-# What an attendance row is read with: the attendee, whether registered, and the record
-# (its columns null when there is none) under the names ``RecordState.of`` reads.
-_ATTENDANCE = (
-    T_ATTENDEES.c.id.label("attendee_id"), T_ATTENDEES.c.registration_level, *USER_COLUMNS,
-    T_RECORDS.c.id.label("record_id"), *(T_RECORDS.c[n] for n in RECORD_STATE),
-    T_RECORDS.c.evaluation_complete,
-)
-
-
-async def attendance_page(conn: AsyncConnection, session_id: str,
-                          ids: Sequence[int]) -> list[Any]:
-    """The attendees ``ids`` with their record in the session (if any) and ``registered``,
-    in the order of ``ids``."""
-    registered = (
-        sa.exists().where(T_REGISTRATIONS.c.session_id == session_id,
-                          T_REGISTRATIONS.c.attendee_id == T_ATTENDEES.c.id)
-    ).label("registered")
-    rows = await conn.execute(
-        sa.select(*_ATTENDANCE, registered)
-        .select_from(T_ATTENDEES.outerjoin(
-            T_RECORDS, sa.and_(T_RECORDS.c.attendee_id == T_ATTENDEES.c.id,
-                               T_RECORDS.c.session_id == session_id)))
-        .where(T_ATTENDEES.c.id.in_(list(ids))))
-    by_id = {row.attendee_id: row for row in rows}
-    return [by_id[i] for i in ids if i in by_id]
+    records = {}
+    for row in await conn.execute(sa.select(r.session_id, *RECORD_COLUMNS)
+                                  .where(r.session_id.in_(sids), r.attendee_id.in_(aids))):
+        if (row.session_id, row.attendee_id) in wanted:
+            records[row.session_id, row.attendee_id] = row
+    registered = {(row.session_id, row.attendee_id) for row in await conn.execute(
+        sa.select(g.session_id, g.attendee_id)
+        .where(g.session_id.in_(sids), g.attendee_id.in_(aids)))}
+    people = {row.id: row for row in await conn.execute(
+        sa.select(a.id, a.registration_level, *USER_COLUMNS).where(a.id.in_(aids)))}
+    return records, registered & wanted, people
 
 
 async def door_log_page(conn: AsyncConnection, session_id: str | None, *, after: int,

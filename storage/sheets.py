@@ -5,6 +5,7 @@ and write in bulk."""
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,11 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from storage.app import random_id
 from storage.attendees import chunks
 from storage.presenters import PRESENTER_ID_LENGTH
+from storage.records import dialect_insert
 from storage.sessions import SESSION_ID_LENGTH
 from storage.tables import (
     T_ATTENDEES,
     T_CODEWORDS,
     T_COUNTERS,
+    T_EVENTS,
     T_FIELDS,
     T_PRESENTERS,
     T_REGISTRATIONS,
@@ -143,18 +146,64 @@ async def registrations_of(conn: AsyncConnection,
     return out
 
 
-async def unregister(conn: AsyncConnection, session_id: str,
-                     attendee_ids: Sequence[int]) -> int:
-    """Take the session off these attendees' schedules; how many were registered."""
-    removed = 0
+async def register_pairs(conn: AsyncConnection, pairs: Sequence[tuple[str, int]],
+                         at: dt.datetime) -> Counter[str]:
+    """Register (session id, attendee id) pairs, in bulk; how many were new, by session."""
+    added: Counter[str] = Counter()
     g = T_REGISTRATIONS.c
-    for part in chunks(sorted(set(attendee_ids))):
+    for part in chunks(sorted(set(pairs))):
+        result = await conn.execute(
+            dialect_insert(conn, T_REGISTRATIONS)
+            .values([dict(session_id=sid, attendee_id=aid, created_at=at) for sid, aid in part])
+            .on_conflict_do_nothing(index_elements=["session_id", "attendee_id"])
+            .returning(g.session_id))
+        added.update(r.session_id for r in result)
+    return added
+
+
+async def unregister_pairs(conn: AsyncConnection,
+                           pairs: Sequence[tuple[str, int]]) -> Counter[str]:
+    """Take (session id, attendee id) registrations away, in bulk; how many went, by
+    session."""
+    removed: Counter[str] = Counter()
+    g = T_REGISTRATIONS.c
+    for part in chunks(sorted(set(pairs))):
         result = await conn.execute(
             sa.delete(T_REGISTRATIONS)
-            .where(g.session_id == session_id, g.attendee_id.in_(list(part)))
-            .returning(g.attendee_id))
-        removed += len(result.all())
+            .where(sa.tuple_(g.session_id, g.attendee_id).in_(list(part)))
+            .returning(g.session_id))
+        removed.update(r.session_id for r in result)
     return removed
+
+
+async def move_registered(conn: AsyncConnection, deltas: dict[str, int]) -> list[Any]:
+    """Move each session's registered count by its delta and take its next seq, in bulk; the
+    counter rows after (session_id, seq, registered, checked_in, in_room, epoch). The rows
+    are locked in session id order first (PostgreSQL), as every writer of several counter
+    rows does."""
+    c = T_COUNTERS.c
+    out: list[Any] = []
+    for part in chunks(sorted(deltas)):
+        ids = list(part)
+        if conn.dialect.name == "postgresql":
+            await conn.execute(sa.select(c.session_id).where(c.session_id.in_(ids))
+                               .order_by(c.session_id).with_for_update())
+        delta = sa.case({sid: deltas[sid] for sid in ids}, value=c.session_id, else_=0)
+        out += await conn.execute(
+            sa.update(T_COUNTERS).where(c.session_id.in_(ids))
+            .values(seq=c.seq + 1, registered=c.registered + delta)
+            .returning(c.session_id, c.seq, c.registered, c.checked_in, c.in_room, c.epoch))
+    return out
+
+
+async def insert_events(conn: AsyncConnection,
+                        events: Sequence[tuple[str, int, str, bytes, dt.datetime]]) -> None:
+    """Append events to their sessions' replay logs, in bulk: (session id, seq, kind,
+    payload, at)."""
+    for part in chunks(events):
+        await conn.execute(sa.insert(T_EVENTS), [
+            dict(session_id=sid, seq=seq, kind=kind, payload=payload, created_at=at)
+            for sid, seq, kind, payload, at in part])
 
 
 async def clear_badges(conn: AsyncConnection, attendee_ids: Sequence[int]) -> None:

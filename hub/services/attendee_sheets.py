@@ -21,8 +21,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.domain.dates import iso, now, zone
-from hub.domain.events import Encoded, SessionEvent
-from hub.door.loading import bump, store_event
+from hub.domain.events import Counts, Encoded, SessionEvent, encode_event
 from hub.door.publish import publish_after_commit
 from hub.services.attendees import in_write_tx
 from hub.services.spreadsheets import (
@@ -319,28 +318,33 @@ async def _write(conn: AsyncConnection, targets: list[Target], events: list[Enco
     for t, aid in zip(new, await people.insert_many(conn, [t.values for t in new], now()),
                       strict=True):
         t.aid = aid
-    add: dict[str, list[int]] = {}
-    drop: dict[str, list[int]] = {}
+    add: list[tuple[str, int]] = []
+    drop: list[tuple[str, int]] = []
     for t in targets:
         if t.sessions is None or t.aid is None:
             continue
-        for sid in t.sessions - t.registered:
-            add.setdefault(sid, []).append(t.aid)
-        for sid in t.registered - t.sessions:
-            drop.setdefault(sid, []).append(t.aid)
-    touched = sorted(set(add) | set(drop))  # one order for every writer: no deadlocks
-    if not touched:
+        add += [(sid, t.aid) for sid in t.sessions - t.registered]
+        drop += [(sid, t.aid) for sid in t.registered - t.sessions]
+    if not add and not drop:
         return
-    capacity = await people.session_capacities(conn, touched)
-    tz = zone(await people.app_timezone(conn))
     at = now()
-    for sid in touched:
-        moved = await people.register(conn, sid, add.get(sid, ()), at) if sid in add else 0
-        moved -= await store.unregister(conn, sid, drop[sid]) if sid in drop else 0
-        if not moved:
-            continue
-        g = await bump(conn, sid, registered=moved)
-        event = SessionEvent(session_id=sid, seq=g.seq, epoch=g.epoch, kind="preload",
-                             at=iso(at, tz) or "", counts=g.counts(capacity.get(sid)),
-                             count=moved)
-        events.append(Encoded(event, await store_event(conn, event, at)))
+    moved = await store.register_pairs(conn, add, at)
+    moved.subtract(await store.unregister_pairs(conn, drop))
+    deltas = {sid: n for sid, n in moved.items() if n}
+    if not deltas:
+        return
+    # Each session whose registered count moved: the next seq and one event, as preloading
+    # gives (the counter rows are locked in one order, as every such writer does).
+    counters = await store.move_registered(conn, deltas)
+    capacity = await people.session_capacities(conn, sorted(deltas))
+    tz = zone(await people.app_timezone(conn))
+    log = []
+    for g in sorted(counters, key=lambda r: r.session_id):
+        counts = Counts.of(registered=g.registered, checked_in=g.checked_in, in_room=g.in_room,
+                           capacity=capacity.get(g.session_id))
+        event = SessionEvent(session_id=g.session_id, seq=g.seq, epoch=g.epoch, kind="preload",
+                             at=iso(at, tz) or "", counts=counts, count=deltas[g.session_id])
+        payload = encode_event(event)
+        events.append(Encoded(event, payload))
+        log.append((g.session_id, g.seq, "preload", payload, at))
+    await store.insert_events(conn, log)

@@ -22,10 +22,11 @@ from hub.domain.records import (
     CheckinRecordOut,
     Extras,
     RecordState,
+    fields_of,
     serialize,
     user_of,
 )
-from hub.door.loading import load_extras, load_session
+from hub.door.loading import load_extras, session_of
 from hub.errors import NotFound
 from hub.sheets import OutCell
 from hub.state import Hub
@@ -34,6 +35,7 @@ from storage import reports as store
 from storage import sheets as sheet_store
 
 _PAGE = 500
+_GROUP = 5000  # rows whose keys are read at once (a larger session alone)
 ATTENDANCE_START = (
     "session_id", "session_name", "session_date", "external_id", "badge_id", "last_name",
     "first_name", "email", "registration_level", "registered", "checkin_time",
@@ -96,42 +98,69 @@ async def attendance_report(hub: Hub, session_id: str | None,
     return attendance_columns(fields), _attendance_rows(hub, ids, fields, who)
 
 
+def _groups(session_ids: Sequence[str], sizes: dict[str, int]) -> list[list[str]]:
+    """Sessions in order, grouped so that a group has at most ``_GROUP`` rows (a larger
+    session is a group of its own); sessions without rows are left out."""
+    groups: list[list[str]] = []
+    rows = _GROUP
+    for sid in session_ids:
+        n = sizes.get(sid, 0)
+        if not n:
+            continue
+        if rows + n > _GROUP:
+            groups.append([])
+            rows = 0
+        groups[-1].append(sid)
+        rows += n
+    return groups
+
+
 async def _attendance_rows(hub: Hub, session_ids: Sequence[str], fields: int,
                            who: Who) -> AsyncIterator[list[OutCell]]:
-    for sid in session_ids:
+    """The rows, a group of sessions at a time (their keys in order, then pages of
+    ``_PAGE`` rows, each page in a few queries whatever the number of sessions in it)."""
+    async with hub.read() as conn:
+        sizes = await store.row_counts(conn, session_ids if len(session_ids) == 1 else None)
+    for group in _groups(session_ids, sizes):
         async with hub.read() as conn:
-            try:
-                s = await load_session(conn, sid)
-            except NotFound:  # deleted while the report was being sent
-                continue
-            name_row = await sheet_store.sessions_by_ids(conn, [sid])
-            attendees = await store.attendee_ids(conn, sid)
-        if not name_row:
-            continue
-        session = name_row[0]
-        for start in range(0, len(attendees), _PAGE):
+            rows = await store.report_sessions(conn, group)
+            field_rows = await store.report_fields(conn, group)
+            keys = await store.report_keys(conn, group)
+        by_session: dict[str, list[Any]] = {}
+        for f in field_rows:
+            by_session.setdefault(f.session_id, []).append(f._mapping)
+        sessions = {r.id: (r, session_of(r._mapping, fields_of(by_session.get(r.id, ()))))
+                    for r in rows}
+        with_credit = any(loaded.ctx.fields for _, loaded in sessions.values())
+        for start in range(0, len(keys), _PAGE):
+            page = [k for k in keys[start:start + _PAGE] if k[0] in sessions]
             async with hub.read() as conn:
-                rows = await store.attendance_page(conn, sid, attendees[start:start + _PAGE])
-                record_ids = [r.record_id for r in rows if r.record_id is not None]
-                extras = await load_extras(conn, record_ids, with_credit=bool(s.ctx.fields))
+                records, registered, people_ = await store.report_page(conn, page)
+                extras = await load_extras(conn, [r.id for r in records.values()],
+                                           with_credit=with_credit)
             at = now()
-            for r in rows:
-                m = dict(r._mapping)
-                if r.record_id is None:
-                    state, extra = RecordState(id=0, attendee_id=r.attendee_id), Extras()
+            for key in page:
+                person = people_.get(key[1])
+                if person is None:  # deleted while the report was being sent
+                    continue
+                session, loaded = sessions[key[0]]
+                rec = records.get(key)
+                if rec is None:
+                    state, extra = RecordState(id=0, attendee_id=key[1]), Extras()
                 else:
-                    state = RecordState.of({**m, "id": r.record_id})
-                    extra = extras[r.record_id]
-                out = serialize(state, user_of(m), extra, s.ctx, at)
-                yield _attendance_cells(session, r, state, out, fields, s.ctx.tz, who)
+                    state, extra = RecordState.of(rec._mapping), extras[rec.id]
+                out = serialize(state, user_of(person._mapping), extra, loaded.ctx, at)
+                yield _attendance_cells(session, person, key in registered, state, out,
+                                        fields, loaded.ctx.tz, who)
 
 
-def _attendance_cells(session: Any, r: Any, state: RecordState, out: CheckinRecordOut,
-                      fields: int, tz: ZoneInfo | None, who: Who) -> list[OutCell]:
+def _attendance_cells(session: Any, r: Any, registered: bool, state: RecordState,
+                      out: CheckinRecordOut, fields: int, tz: ZoneInfo | None,
+                      who: Who) -> list[OutCell]:
     attended = state.checkin_time_actual is not None
     cells: list[OutCell] = [
         session.id, session.name, session.date, r.external_id, r.badge_id, r.last_name,
-        r.first_name, r.email, r.registration_level, bool(r.registered),
+        r.first_name, r.email, r.registration_level, registered,
         _local(state.checkin_time, tz), _local(state.checkout_time, tz),
         out.total_time_attended, out.percent_attended, out.delivery_format,
     ]
