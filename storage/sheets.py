@@ -1,6 +1,10 @@
 """The queries behind spreadsheet imports and exports of sessions and attendees: exports read
 in pages (ids first, then the rows of one page), imports read what they match against in bulk
-and write in bulk."""
+and write in bulk.
+
+On PostgreSQL the bulk writes of attendees and registrations send arrays (``unnest``): one
+short statement for thousands of rows, where a multi-row VALUES list would cost more to build
+and to parse than to run."""
 
 from __future__ import annotations
 
@@ -13,7 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.app import random_id
-from storage.attendees import chunks
+from storage.attendees import COLUMNS as ATTENDEE_COLUMNS
+from storage.attendees import chunks, insert_many
 from storage.presenters import PRESENTER_ID_LENGTH
 from storage.records import dialect_insert
 from storage.sessions import SESSION_ID_LENGTH
@@ -146,17 +151,61 @@ async def registrations_of(conn: AsyncConnection,
     return out
 
 
+_ARRAY_CHUNK = 20_000  # rows per statement when they travel as arrays
+
+_PG_REGISTER = sa.text(
+    "INSERT INTO registrations (session_id, attendee_id, created_at) "
+    "SELECT v.s, v.a, :at FROM unnest(CAST(:s AS text[]), CAST(:a AS int[])) AS v(s, a) "
+    "ON CONFLICT (session_id, attendee_id) DO NOTHING RETURNING session_id")
+_PG_UNREGISTER = sa.text(
+    "DELETE FROM registrations g USING unnest(CAST(:s AS text[]), CAST(:a AS int[])) "
+    "AS v(s, a) WHERE g.session_id = v.s AND g.attendee_id = v.a RETURNING g.session_id")
+_PG_NEW_IDS = sa.text(
+    "SELECT nextval(pg_get_serial_sequence('attendees', 'id')) AS id "
+    "FROM generate_series(1, :n)")
+_PG_NEW_ATTENDEES = sa.text(
+    f"INSERT INTO attendees (id, {', '.join(ATTENDEE_COLUMNS)}, email_lower, created_at) "
+    "SELECT v.*, :at FROM unnest(CAST(:id AS int[]), "
+    + ", ".join(f"CAST(:{c} AS text[])" for c in ATTENDEE_COLUMNS)
+    + ", CAST(:email_lower AS text[])) AS v")
+
+
+def _array_parts(items: Sequence[Any]) -> list[Sequence[Any]]:
+    return [items[i:i + _ARRAY_CHUNK] for i in range(0, len(items), _ARRAY_CHUNK)]
+
+
+async def insert_attendees(conn: AsyncConnection, values: Sequence[dict[str, Any]],
+                           at: dt.datetime) -> list[int]:
+    """New attendees (``storage.attendees.COLUMNS``), in bulk; their ids in order."""
+    if conn.dialect.name != "postgresql":
+        return await insert_many(conn, values, at)
+    ids: list[int] = []
+    for part in _array_parts(values):
+        new = [r.id for r in await conn.execute(_PG_NEW_IDS, {"n": len(part)})]
+        params: dict[str, Any] = {c: [v.get(c) for v in part] for c in ATTENDEE_COLUMNS}
+        params["email_lower"] = [(v.get("email") or "").lower() or None for v in part]
+        await conn.execute(_PG_NEW_ATTENDEES, {"id": new, "at": at, **params})
+        ids += new
+    return ids
+
+
 async def register_pairs(conn: AsyncConnection, pairs: Sequence[tuple[str, int]],
                          at: dt.datetime) -> Counter[str]:
     """Register (session id, attendee id) pairs, in bulk; how many were new, by session."""
     added: Counter[str] = Counter()
     g = T_REGISTRATIONS.c
+    if conn.dialect.name == "postgresql":
+        for part in _array_parts(sorted(set(pairs))):
+            result = await conn.execute(_PG_REGISTER, {
+                "at": at, "s": [p[0] for p in part], "a": [p[1] for p in part]})
+            added.update(r.session_id for r in result)
+        return added
     for part in chunks(sorted(set(pairs))):
         result = await conn.execute(
             dialect_insert(conn, T_REGISTRATIONS)
-            .values([dict(session_id=sid, attendee_id=aid, created_at=at) for sid, aid in part])
             .on_conflict_do_nothing(index_elements=["session_id", "attendee_id"])
-            .returning(g.session_id))
+            .returning(g.session_id),
+            [dict(session_id=sid, attendee_id=aid, created_at=at) for sid, aid in part])
         added.update(r.session_id for r in result)
     return added
 
@@ -167,6 +216,12 @@ async def unregister_pairs(conn: AsyncConnection,
     session."""
     removed: Counter[str] = Counter()
     g = T_REGISTRATIONS.c
+    if conn.dialect.name == "postgresql":
+        for part in _array_parts(sorted(set(pairs))):
+            result = await conn.execute(_PG_UNREGISTER, {
+                "s": [p[0] for p in part], "a": [p[1] for p in part]})
+            removed.update(r.session_id for r in result)
+        return removed
     for part in chunks(sorted(set(pairs))):
         result = await conn.execute(
             sa.delete(T_REGISTRATIONS)

@@ -315,7 +315,7 @@ async def _write(conn: AsyncConnection, targets: list[Target], events: list[Enco
         await store.clear_badges(conn, moving)
     await people.update_many(conn, {t.aid: t.values for t in changed if t.aid is not None})
     new = [t for t in targets if t.new]
-    for t, aid in zip(new, await people.insert_many(conn, [t.values for t in new], now()),
+    for t, aid in zip(new, await store.insert_attendees(conn, [t.values for t in new], now()),
                       strict=True):
         t.aid = aid
     add: list[tuple[str, int]] = []

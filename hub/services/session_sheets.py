@@ -15,6 +15,8 @@ nothing: every row is ``unchanged``.
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -177,6 +179,31 @@ def _format(column: str, value: Cell) -> str | None:
     return normal
 
 
+_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+_CLOCK = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?")
+
+
+def _date(column: str, value: Cell) -> dt.date | None:
+    """``cell_date``, with the ISO form (what exports write) read without the general
+    parser."""
+    if isinstance(value, str) and (m := _ISO_DATE.fullmatch(value.strip())):
+        try:
+            return dt.date(int(m[1]), int(m[2]), int(m[3]))
+        except ValueError:
+            pass  # cell_date words the problem
+    return cell_date(column, value)
+
+
+def _time(column: str, value: Cell) -> dt.time | None:
+    """``cell_time``, with ``H:MM[:SS]`` read without the general parser."""
+    if isinstance(value, str) and (m := _CLOCK.fullmatch(value.strip())):
+        try:
+            return dt.time(int(m[1]), int(m[2]), int(m[3] or 0))
+        except ValueError:
+            pass  # cell_time words the problem
+    return cell_time(column, value)
+
+
 def read_value(column: str, value: Cell) -> Any:
     """A cell of one of the session's own columns (``PLAIN``), as it is stored."""
     if column in _TEXT:
@@ -187,9 +214,9 @@ def read_value(column: str, value: Cell) -> Any:
         lo, hi = _INT[column]
         return cell_int(column, value, min=lo, max=hi)
     if column == "date":
-        return cell_date(column, value)
+        return _date(column, value)
     if column in ("start_time", "end_time"):
-        return cell_time(column, value)
+        return _time(column, value)
     if column == "delivery_format":
         return _format(column, value)
     if column == "registration_levels":
