@@ -22,11 +22,12 @@ from hub.domain.records import (
     CheckinRecordOut,
     Extras,
     RecordState,
+    extras_of,
     fields_of,
     serialize,
     user_of,
 )
-from hub.door.loading import load_extras, session_of
+from hub.door.loading import session_of
 from hub.errors import NotFound
 from hub.sheets import OutCell
 from hub.state import Hub
@@ -131,13 +132,13 @@ async def _attendance_rows(hub: Hub, session_ids: Sequence[str], fields: int,
             by_session.setdefault(f.session_id, []).append(f._mapping)
         sessions = {r.id: (r, session_of(r._mapping, fields_of(by_session.get(r.id, ()))))
                     for r in rows}
-        with_credit = any(loaded.ctx.fields for _, loaded in sessions.values())
         for start in range(0, len(keys), _PAGE):
             page = [k for k in keys[start:start + _PAGE] if k[0] in sessions]
             async with hub.read() as conn:
                 records, registered, people_ = await store.report_page(conn, page)
-                extras = await load_extras(conn, [r.id for r in records.values()],
-                                           with_credit=with_credit)
+                got = await store.page_extras(conn, page)
+            extras = extras_of([r.id for r in records.values()], (), got.overrides,
+                               got.submissions, got.adjustments)
             at = now()
             for key in page:
                 person = people_.get(key[1])
