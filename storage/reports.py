@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.records import RECORD_COLUMNS, SESSION_COLUMNS, USER_COLUMNS, ExtrasRows
+from storage.sheets import among
 from storage.tables import (
     T_API_KEYS,
     T_ATTENDEES,
@@ -92,20 +92,12 @@ async def report_keys(conn: AsyncConnection,
     return [(r.session_id, r.attendee_id) for r in rows]
 
 
-def _among(conn: AsyncConnection, column: Any, values: Sequence[Any]) -> Any:
-    """``column IN values``; on PostgreSQL one array parameter (``= ANY``), not one
-    parameter a value: a page's statements stay short to build and to parse."""
-    if conn.dialect.name == "postgresql":
-        return column == sa.any_(sa.literal(list(values), postgresql.ARRAY(column.type)))
-    return column.in_(list(values))
-
-
 async def page_extras(conn: AsyncConnection, keys: Sequence[tuple[str, int]]) -> ExtrasRows:
     """The overrides, codeword submissions and credit adjustments of the records of a page's
     sessions and attendees (a report shows no history, so it is not read)."""
     r = T_RECORDS.c
-    ids = sa.select(r.id).where(_among(conn, r.session_id, sorted({k[0] for k in keys})),
-                                _among(conn, r.attendee_id, sorted({k[1] for k in keys})))
+    ids = sa.select(r.id).where(among(conn, r.session_id, sorted({k[0] for k in keys})),
+                                among(conn, r.attendee_id, sorted({k[1] for k in keys})))
     o, c, j = T_OVERRIDES.c, T_CODEWORD_SUBMISSIONS.c, T_CREDIT_ADJUSTMENTS.c
     return ExtrasRows(
         overrides=list(await conn.execute(
@@ -128,14 +120,14 @@ async def report_page(conn: AsyncConnection, keys: Sequence[tuple[str, int]],
     records = {}
     for row in await conn.execute(
             sa.select(r.session_id, *RECORD_COLUMNS)
-            .where(_among(conn, r.session_id, sids), _among(conn, r.attendee_id, aids))):
+            .where(among(conn, r.session_id, sids), among(conn, r.attendee_id, aids))):
         if (row.session_id, row.attendee_id) in wanted:
             records[row.session_id, row.attendee_id] = row
     registered = {(row.session_id, row.attendee_id) for row in await conn.execute(
         sa.select(g.session_id, g.attendee_id)
-        .where(_among(conn, g.session_id, sids), _among(conn, g.attendee_id, aids)))}
+        .where(among(conn, g.session_id, sids), among(conn, g.attendee_id, aids)))}
     people = {row.id: row for row in await conn.execute(
-        sa.select(a.id, a.registration_level, *USER_COLUMNS).where(_among(conn, a.id, aids)))}
+        sa.select(a.id, a.registration_level, *USER_COLUMNS).where(among(conn, a.id, aids)))}
     return records, registered & wanted, people
 
 

@@ -14,11 +14,12 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.app import random_id
+from storage.attendees import CHUNK, chunks, insert_many
 from storage.attendees import COLUMNS as ATTENDEE_COLUMNS
-from storage.attendees import chunks, insert_many
 from storage.presenters import PRESENTER_ID_LENGTH
 from storage.records import dialect_insert
 from storage.sessions import SESSION_ID_LENGTH
@@ -33,6 +34,15 @@ from storage.tables import (
     T_SESSION_PRESENTERS,
     T_SESSIONS,
 )
+
+
+def among(conn: AsyncConnection, column: Any, values: Sequence[Any]) -> Any:
+    """``column IN values``; on PostgreSQL one array parameter (``= ANY``), not one
+    parameter a value: a page's statements stay short to build and to parse."""
+    if conn.dialect.name == "postgresql":
+        return column == sa.any_(sa.literal(list(values), postgresql.ARRAY(column.type)))
+    return column.in_(list(values))
+
 
 # --- sessions ------------------------------------------------------------------------------
 
@@ -128,6 +138,28 @@ async def add_session_presenters(conn: AsyncConnection,
 # --- attendees -----------------------------------------------------------------------------
 
 
+async def attendees_named(conn: AsyncConnection, external_ids: Sequence[str],
+                          emails_lower: Sequence[str]) -> list[Any]:
+    """Attendees with one of these external ids or (lower-cased) emails, oldest first."""
+    a = T_ATTENDEES.c
+    out: list[Any] = []
+    for part in _array_parts(sorted(set(external_ids)), conn):
+        out += await conn.execute(sa.select(T_ATTENDEES).where(among(conn, a.external_id, part)))
+    for part in _array_parts(sorted(set(emails_lower)), conn):
+        out += await conn.execute(sa.select(T_ATTENDEES).where(among(conn, a.email_lower, part)))
+    return sorted({r.id: r for r in out}.values(), key=lambda r: r.id)
+
+
+async def badge_holders(conn: AsyncConnection, badges: Sequence[str]) -> dict[str, int]:
+    """The attendee id holding each of these badges."""
+    a = T_ATTENDEES.c
+    out: dict[str, int] = {}
+    for part in _array_parts(sorted(set(badges)), conn):
+        out.update((r.badge_id, r.id) for r in await conn.execute(
+            sa.select(a.id, a.badge_id).where(among(conn, a.badge_id, part))))
+    return out
+
+
 async def attendees_page(conn: AsyncConnection, *, after: int, limit: int) -> list[Any]:
     """Attendees with an id above ``after``, by id, at most ``limit``."""
     return list(await conn.execute(
@@ -170,8 +202,12 @@ _PG_NEW_ATTENDEES = sa.text(
     + ", CAST(:email_lower AS text[])) AS v")
 
 
-def _array_parts(items: Sequence[Any]) -> list[Sequence[Any]]:
-    return [items[i:i + _ARRAY_CHUNK] for i in range(0, len(items), _ARRAY_CHUNK)]
+def _array_parts(items: Sequence[Any], conn: AsyncConnection | None = None,
+                 ) -> list[Sequence[Any]]:
+    """``items`` in parts of ``_ARRAY_CHUNK`` (with a SQLite ``conn``: ``CHUNK``, one
+    parameter a value)."""
+    size = CHUNK if conn is not None and conn.dialect.name != "postgresql" else _ARRAY_CHUNK
+    return [items[i:i + size] for i in range(0, len(items), size)]
 
 
 async def insert_attendees(conn: AsyncConnection, values: Sequence[dict[str, Any]],

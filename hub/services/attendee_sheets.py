@@ -132,12 +132,12 @@ async def load_current(conn: AsyncConnection, sheet: Sheet, present: set[str]) -
     rows: dict[int, dict[str, Any]] = {}
     by_external: dict[str, int] = {}
     by_email: dict[str, int] = {}
-    for r in await people.by_external_ids(conn, sorted(exts)):
+    for r in await store.attendees_named(conn, sorted(exts), sorted(emails)):  # oldest first
         rows[r.id] = dict(r._mapping)
-        by_external[r.external_id] = r.id
-    for r in await people.by_emails(conn, sorted(emails)):
-        rows.setdefault(r.id, dict(r._mapping))
-        by_email.setdefault(r.email_lower, r.id)
+        if r.external_id in exts:
+            by_external[r.external_id] = r.id
+        if r.email_lower in emails:
+            by_email.setdefault(r.email_lower, r.id)
     current = Current(rows=rows, by_external=by_external, by_email=by_email, registered={},
                       session_ids=set(), sessions_by_external={}, badge_owner={})
     if "sessions" in present:
@@ -146,8 +146,7 @@ async def load_current(conn: AsyncConnection, sheet: Sheet, present: set[str]) -
             current.session_ids.add(s.id)
             if s.external_id:
                 current.sessions_by_external.setdefault(s.external_id.strip(), []).append(s.id)
-    current.badge_owner = {r.badge_id: r.id for r in await people.badge_owners(conn,
-                                                                              sorted(badges))}
+    current.badge_owner = await store.badge_holders(conn, sorted(badges))
     return current
 
 
