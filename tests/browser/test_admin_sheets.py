@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import Seeded, shoot, sign_in
+from tests.browser.test_accessibility import audit
 
 pytestmark = pytest.mark.parametrize("db", ["sqlite"], indirect=True)
 
@@ -116,3 +117,22 @@ def test_attendees_and_reports_tabs(seeded: Seeded, new_page: Any, tmp_path: Pat
         admin.click("#report-scans")
     assert dl.value.suggested_filename == f"scans-{keynote}.xlsx"
     assert Path(dl.value.path()).read_bytes().startswith(b"PK")
+
+
+def test_the_new_admin_parts_fit_a_phone(seeded: Seeded, new_page: Any, tmp_path: Path) -> None:
+    seeded.session(name="A session with a rather long name to wrap on a small phone")
+    seeded.attendees([{"external_id": "E1", "first_name": "Ada", "email": "ada@example.com"}])
+    email, password = seeded.staff("boss@example.com", "admin")
+    phone = new_page(width=360, height=740)
+    phone.goto("/admin")
+    sign_in(phone, email, password)
+    phone.click("#sessions-bulk summary")
+    bad = write_csv(tmp_path / "bad.csv", [["id", "capacity", "colour"], ["nosuch", "x", "red"]])
+    phone.set_input_files("#sessions-file", str(bad))
+    phone.click("#sessions-preview-button")
+    expect(phone.locator("#sessions-preview")).to_contain_text("'colour' is not a column")
+    audit(phone, "/admin sessions bulk actions")
+    for tab, ready in (("attendees", "#attendee-table"), ("reports", "#reports")):
+        phone.click(f"#tab-{tab}")
+        phone.wait_for_selector(ready)
+        audit(phone, f"/admin {tab}")
