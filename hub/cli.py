@@ -55,6 +55,9 @@ SERVER_SETTINGS: dict[str, object] = dict(
     ws_ping_timeout=None,
     proxy_headers=True,
     timeout_graceful_shutdown=5,
+    # A worker that does not answer the supervisor's ping within this many seconds is killed
+    # and replaced; uvicorn's 5 s restarts workers that are merely starting on a busy host.
+    timeout_worker_healthcheck=20,
 )
 
 
