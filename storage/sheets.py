@@ -109,8 +109,8 @@ async def insert_fields(conn: AsyncConnection,
 
 
 async def presenters_named(conn: AsyncConnection, names: Sequence[str]) -> dict[str, str]:
-    """Presenter id by name, the oldest of each name, creating those missing (call
-    ``storage.presenters.lock_presenters`` first)."""
+    """Presenter id by name (the first by id of each name, as ``presenter_by_name`` finds
+    it), creating those missing (call ``storage.presenters.lock_presenters`` first)."""
     p = T_PRESENTERS.c
     found: dict[str, str] = {}
     wanted = sorted(set(names))

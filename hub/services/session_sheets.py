@@ -15,19 +15,28 @@ nothing: every row is ``unchanged``.
 
 from __future__ import annotations
 
-import datetime as dt
-import re
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hub.domain.dates import is_timezone, now
-from hub.domain.schemas import INT32_MAX, MAX_CODEWORDS, MAX_FIELDS_OF_STUDY
+from hub.domain.dates import now
 from hub.door.publish import session_changed_after_commit
+from hub.services.session_cells import (
+    FOS,
+    FOS_COLUMNS,
+    PLAIN,
+    Slot,
+    check_timezone,
+    fos_cells,
+    items_of,
+    read_fos,
+    read_value,
+    slots_now,
+)
 from hub.services.sessions import SessionChanges, update_session
 from hub.services.spreadsheets import (
     Action,
@@ -41,19 +50,7 @@ from hub.services.spreadsheets import (
     result_of,
     shown,
 )
-from hub.sheets import (
-    Cell,
-    CellError,
-    OutCell,
-    Sheet,
-    cell_bool,
-    cell_date,
-    cell_decimal_text,
-    cell_int,
-    cell_list,
-    cell_text,
-    cell_time,
-)
+from hub.sheets import Cell, CellError, OutCell, Sheet, cell_text
 from hub.state import Hub
 from storage import attendees as people
 from storage import presenters as presenter_store
@@ -61,9 +58,6 @@ from storage import sheets as store
 from storage.presenters import presenters_of
 from storage.sessions import FieldOfStudy, FieldView, fields_of_study, list_sessions
 
-FOS = tuple(range(1, MAX_FIELDS_OF_STUDY + 1))
-FOS_COLUMNS = tuple(c for n in FOS
-                    for c in (f"field_of_study_{n}", f"credits_{n}", f"codewords_{n}"))
 COLUMNS = (
     "id", "external_id", "name", "date", "start_time", "end_time", "timezone", "location",
     "description", "delivery_format", "capacity", "rank", "hidden", "registrants_only",
@@ -71,16 +65,6 @@ COLUMNS = (
     "checkout_required", "checkout_code", "ce_minutes", "credit_url", *FOS_COLUMNS,
     "presenters",
 )
-# The session's own columns, as stored.
-_TEXT = {"external_id": 1000, "name": 1000, "location": 1000, "description": 100_000,
-         "moderator_password": 1000, "checkin_code": 1000, "checkout_code": 1000}
-_BOOL = ("hidden", "registrants_only", "checkin_required", "checkout_required")
-_INT = {"capacity": (0, INT32_MAX), "ce_minutes": (0, INT32_MAX),
-        "rank": (-INT32_MAX, INT32_MAX)}
-PLAIN = (*_TEXT, "date", "start_time", "end_time", "delivery_format", *_INT, *_BOOL,
-         "registration_levels", "credit_url")
-_FORMATS = ("in-person", "virtual", "hybrid")
-_MAX_CREDITS = 1000
 _PAGE = 500
 
 
@@ -129,168 +113,6 @@ async def export_rows(hub: Hub) -> AsyncIterator[list[OutCell]]:
             presenters = await presenters_of(conn, page)
         for r in rows:
             yield export_cells(r, fields.get(r.id, ()), presenters.get(r.id, ()), tz)
-
-
-# --- reading a row -----------------------------------------------------------------------------
-
-
-def _unique(items: Sequence[str] | None, *, fold: bool = False) -> list[str] | None:
-    out: list[str] = []
-    seen: set[str] = set()
-    for item in items or ():
-        key = item.lower() if fold else item
-        if key not in seen:
-            seen.add(key)
-            out.append(item)
-    return out or None
-
-
-def _items(column: str, value: Cell, *, max_items: int, fold: bool = False) -> list[str] | None:
-    items = _unique(cell_list(column, value), fold=fold)
-    if items is not None:
-        if len(items) > max_items:
-            raise CellError(column, f"has {len(items)} items; at most {max_items} are allowed")
-        for item in items:
-            if len(item) > 1000:
-                raise CellError(column, "has an item longer than 1000 characters")
-    return items
-
-
-def _https(column: str, value: Cell) -> str | None:
-    text = cell_text(column, value, max_length=2000)
-    if text is None:
-        return None
-    try:
-        parts = urlsplit(text)
-    except ValueError:
-        raise CellError(column, f"{text!r} is not a link") from None
-    if parts.scheme.lower() != "https" or not parts.hostname or any(c.isspace() for c in text):
-        raise CellError(column, "must be an https:// link")
-    return text
-
-
-def _format(column: str, value: Cell) -> str | None:
-    text = cell_text(column, value)
-    if text is None:
-        return None
-    normal = text.lower().replace("_", "-").replace(" ", "-")
-    if normal not in _FORMATS:
-        raise CellError(column, f"{text!r} is not one of {', '.join(_FORMATS)}")
-    return normal
-
-
-_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
-_CLOCK = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?")
-
-
-def _date(column: str, value: Cell) -> dt.date | None:
-    """``cell_date``, with the ISO form (what exports write) read without the general
-    parser."""
-    if isinstance(value, str) and (m := _ISO_DATE.fullmatch(value.strip())):
-        try:
-            return dt.date(int(m[1]), int(m[2]), int(m[3]))
-        except ValueError:
-            pass  # cell_date words the problem
-    return cell_date(column, value)
-
-
-def _time(column: str, value: Cell) -> dt.time | None:
-    """``cell_time``, with ``H:MM[:SS]`` read without the general parser."""
-    if isinstance(value, str) and (m := _CLOCK.fullmatch(value.strip())):
-        try:
-            return dt.time(int(m[1]), int(m[2]), int(m[3] or 0))
-        except ValueError:
-            pass  # cell_time words the problem
-    return cell_time(column, value)
-
-
-def read_value(column: str, value: Cell) -> Any:
-    """A cell of one of the session's own columns (``PLAIN``), as it is stored."""
-    if column in _TEXT:
-        return cell_text(column, value, max_length=_TEXT[column])
-    if column in _BOOL:
-        return cell_bool(column, value)
-    if column in _INT:
-        lo, hi = _INT[column]
-        return cell_int(column, value, min=lo, max=hi)
-    if column == "date":
-        return _date(column, value)
-    if column in ("start_time", "end_time"):
-        return _time(column, value)
-    if column == "delivery_format":
-        return _format(column, value)
-    if column == "registration_levels":
-        return _items(column, value, max_items=100)
-    if column == "credit_url":
-        return _https(column, value)
-    raise RuntimeError(f"not a session column: {column}")
-
-
-@dataclass(frozen=True)
-class Slot:
-    """Field of study n: its name, credits and codewords (None: keep the field's words)."""
-
-    name: str | None
-    credits: str | None
-    codewords: tuple[str, ...] | None
-
-
-def _slots_now(fields: Sequence[FieldView]) -> list[Slot]:
-    out = [Slot(f.name, f.credits, tuple(f.codewords)) for f in fields]
-    return out + [Slot(None, None, None)] * (len(FOS) - len(out))
-
-
-def _fos_cells(fields: Sequence[Slot]) -> dict[str, Any]:
-    """Fields of study as the export's columns, for comparing and showing changes."""
-    out: dict[str, Any] = {}
-    listed = [f for f in fields if f.name]
-    for n in FOS:
-        f = listed[n - 1] if n <= len(listed) else None
-        out[f"field_of_study_{n}"] = f.name if f else None
-        out[f"credits_{n}"] = f.credits if f else None
-        out[f"codewords_{n}"] = list(f.codewords) if f and f.codewords else None
-    return out
-
-
-def _read_fos(cells: dict[str, Cell], present: set[str], now_: list[Slot], row: int,
-              problems: Problems) -> list[Slot] | None:
-    """The fields of study the row asks for (None when it has none of their columns)."""
-    if not present & set(FOS_COLUMNS):
-        return None
-    by_name = {s.name.lower(): s for s in now_ if s.name}
-    out: list[Slot] = []
-    names: set[str] = set()
-    for n, current in zip(FOS, now_, strict=True):
-        name_col, credits_col, words_col = (f"field_of_study_{n}", f"credits_{n}",
-                                            f"codewords_{n}")
-        try:
-            name = (cell_text(name_col, cells[name_col], max_length=1000)
-                    if name_col in present else current.name)
-            credits = (cell_decimal_text(credits_col, cells[credits_col], max=_MAX_CREDITS)
-                       if credits_col in present else current.credits)
-            words = (_items(words_col, cells[words_col], max_items=MAX_CODEWORDS, fold=True)
-                     if words_col in present else None)
-        except CellError as exc:
-            problems.cell(row, exc)
-            continue
-        if name is None:
-            given = [c for c in (credits_col, words_col)
-                     if c in present and str(cells[c]).strip()]
-            if given:
-                problems.add(row, given[0], f"has a value but {name_col} is empty; name the "
-                             "field of study")
-            continue
-        if name.lower() in names:
-            problems.add(row, name_col, f"{name!r} is named twice in this row")
-            continue
-        names.add(name.lower())
-        if words_col in present:
-            codewords: tuple[str, ...] | None = tuple(words or ())
-        else:  # kept: the words of the field of that name, if it has them
-            kept = by_name.get(name.lower())
-            codewords = kept.codewords if kept is not None else ()
-        out.append(Slot(name, credits or "0", codewords))
-    return out
 
 
 # --- planning ----------------------------------------------------------------------------------
@@ -406,41 +228,23 @@ def plan_rows(sheet: Sheet, current: Current) -> tuple[list[Target], Problems]:
             except CellError as exc:
                 problems.cell(row, exc)
         if "timezone" in present:
-            _check_timezone(cells["timezone"], current.timezone, row, problems)
+            check_timezone(cells["timezone"], current.timezone, row, problems)
         if "name" in wanted and wanted["name"] is None:
             problems.add(row, "name", "is empty; every session needs a name")
         elif sid is None and "name" not in wanted and usable:
             problems.add(row, "name", "is required to create a session (add a name column)")
-        fos_now = _slots_now(current.fields.get(sid, ()) if sid else ())
-        fos = _read_fos(cells, present, fos_now, row, problems)
+        fos_now = slots_now(current.fields.get(sid, ()) if sid else ())
+        fos = read_fos(cells, present, fos_now, row, problems)
         presenters: list[str] | None = None
         if "presenters" in present:
             try:
-                presenters = _items("presenters", cells["presenters"], max_items=100) or []
+                presenters = items_of("presenters", cells["presenters"], max_items=100) or []
             except CellError as exc:
                 problems.cell(row, exc)
         if not usable or len(problems.items) > before:
             continue
         targets.append(_target(row, sid, wanted, fos, presenters, current))
     return targets, problems
-
-
-def _check_timezone(value: Cell, event_tz: str | None, row: int, problems: Problems) -> None:
-    try:
-        tz = cell_text("timezone", value, max_length=100)
-    except CellError as exc:
-        problems.cell(row, exc)
-        return
-    if tz is None or tz == event_tz:
-        return
-    if not is_timezone(tz):
-        problems.add(row, "timezone", f"{tz!r} is not a time zone of the tz database")
-    elif event_tz is None:
-        problems.add(row, "timezone", f"sessions use the event's time zone, and the event "
-                     f"has none; set it to {tz} under Event settings, or empty this cell")
-    else:
-        problems.add(row, "timezone", f"sessions use the event's time zone ({event_tz}); "
-                     "change it under Event settings, not per session")
 
 
 def _target(row: int, sid: str | None, wanted: dict[str, Any], fos: list[Slot] | None,
@@ -451,7 +255,7 @@ def _target(row: int, sid: str | None, wanted: dict[str, Any], fos: list[Slot] |
         t.changes = {k: [None, shown(v)] for k, v in t.columns.items()}
         if fos:
             t.fields = fos
-            t.changes.update({k: [None, v] for k, v in _fos_cells(fos).items()
+            t.changes.update({k: [None, v] for k, v in fos_cells(fos).items()
                               if v is not None})
         if presenters:
             t.presenters = presenters
@@ -462,8 +266,8 @@ def _target(row: int, sid: str | None, wanted: dict[str, Any], fos: list[Slot] |
     t.changes = changes_of(old, wanted)
     t.columns = {k: wanted[k] for k in t.changes}
     if fos is not None:
-        fos_old = _fos_cells(_slots_now(current.fields.get(sid, ())))
-        fos_changes = changes_of(fos_old, _fos_cells(fos))
+        fos_old = fos_cells(slots_now(current.fields.get(sid, ())))
+        fos_changes = changes_of(fos_old, fos_cells(fos))
         if fos_changes:
             t.fields = fos
             t.changes.update(fos_changes)
@@ -495,9 +299,10 @@ async def import_sessions(hub: Hub, sheet: Sheet, *, dry_run: bool) -> ImportRes
         return targets
 
     targets = await hub.db.run(work)
-    for t in targets:
-        if t.sid is not None and (t.new or t.changes):
-            await session_changed_after_commit(hub.sink, t.sid)
+    changed = [t.sid for t in targets if t.sid is not None and (t.new or t.changes)]
+    for start in range(0, len(changed), _PAGE):  # told together, a page at a time
+        await asyncio.gather(*(session_changed_after_commit(hub.sink, sid)
+                               for sid in changed[start:start + _PAGE]))
     return result_of(_results(targets), Problems())
 
 
