@@ -44,6 +44,7 @@ from storage.attendees import COLUMNS as OWN
 COLUMNS = (*OWN, "sessions")
 MAX_TEXT = 500  # as POST /attendees
 _PAGE = 1000
+_NONE: frozenset[str] = frozenset()
 
 
 # --- export ----------------------------------------------------------------------------------
@@ -78,7 +79,7 @@ class Target:
     new: bool
     values: dict[str, Any]  # every own column, as it will be
     sessions: set[str] | None  # the registrations as they will be (None: left alone)
-    registered: set[str]  # the registrations now
+    registered: frozenset[str]  # the registrations now
     changes: dict[str, list[Any]] = field(default_factory=dict)
 
     @property
@@ -242,8 +243,9 @@ def plan_rows(sheet: Sheet, current: Current) -> tuple[list[Target], Problems]:
 def _target(row: int, aid: int | None, wanted: dict[str, Any], sessions: set[str] | None,
             current: Current) -> Target:
     if aid is None:
-        t = Target(row=row, aid=None, new=True, values={c: wanted.get(c) for c in OWN},
-                   sessions=sessions, registered=set())
+        t = Target(row=row, aid=None, new=True,  # (a column not given is null)
+                   values={c: v for c, v in wanted.items() if v is not None},
+                   sessions=sessions, registered=_NONE)
         t.changes = {k: [None, v] for k, v in wanted.items() if v is not None}
         if sessions:
             t.changes["sessions"] = [None, sorted(sessions)]
@@ -251,7 +253,7 @@ def _target(row: int, aid: int | None, wanted: dict[str, Any], sessions: set[str
     stored = current.rows[aid]
     old = {c: (stored[c].strip() or None) if isinstance(stored[c], str) else stored[c]
            for c in OWN}
-    registered = set(current.registered.get(aid, ()))
+    registered = frozenset(current.registered.get(aid, ()))
     t = Target(row=row, aid=aid, new=False, values={**old, **wanted}, sessions=sessions,
                registered=registered)
     t.changes = changes_of(old, wanted)

@@ -56,6 +56,7 @@ def _unique(items: Sequence[str] | None, *, fold: bool = False) -> list[str] | N
 
 
 def items_of(column: str, value: Cell, *, max_items: int, fold: bool = False) -> list[str] | None:
+    """A ``;``-separated list without repeats (``fold``: in any case), None when empty."""
     items = _unique(cell_list(column, value), fold=fold)
     if items is not None:
         if len(items) > max_items:
@@ -146,6 +147,7 @@ class Slot:
 
 
 def slots_now(fields: Sequence[FieldView]) -> list[Slot]:
+    """A session's stored fields of study as the seven slots."""
     out = [Slot(f.name, f.credits, tuple(f.codewords)) for f in fields]
     return out + [Slot(None, None, None)] * (len(FOS) - len(out))
 
@@ -204,6 +206,8 @@ def read_fos(cells: dict[str, Cell], present: set[str], now_: list[Slot], row: i
 
 
 def check_timezone(value: Cell, event_tz: str | None, row: int, problems: Problems) -> None:
+    """The ``timezone`` cell may be empty or the event's zone; sessions have no zone of their
+    own."""
     try:
         tz = cell_text("timezone", value, max_length=100)
     except CellError as exc:
