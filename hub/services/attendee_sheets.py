@@ -14,6 +14,7 @@ event with its new counts, published after the commit, so its dashboards update 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -287,13 +288,15 @@ async def import_attendees(hub: Hub, sheet: Sheet, *, dry_run: bool) -> ImportRe
     present = set(sheet.columns)
     if dry_run:
         async with hub.read() as conn:
-            targets, problems = plan_rows(sheet, await load_current(conn, sheet, present))
+            current = await load_current(conn, sheet, present)
+        targets, problems = await asyncio.to_thread(plan_rows, sheet, current)
         return result_of(_results(targets), problems)
     events: list[Encoded] = []
 
     async def work(conn: AsyncConnection) -> list[Target]:
         events.clear()
-        targets, problems = plan_rows(sheet, await load_current(conn, sheet, present))
+        # planned off the event loop: the door's requests on this worker go on meanwhile
+        targets, problems = await asyncio.to_thread(plan_rows, sheet, await load_current(conn, sheet, present))
         if problems.items:
             raise FileRefused(problems.sorted())
         await _write(conn, targets, events)

@@ -288,11 +288,13 @@ async def import_sessions(hub: Hub, sheet: Sheet, *, dry_run: bool) -> ImportRes
     after the commit."""
     if dry_run:
         async with hub.read() as conn:
-            targets, problems = plan_rows(sheet, await load_current(conn))
+            current = await load_current(conn)
+        targets, problems = await asyncio.to_thread(plan_rows, sheet, current)
         return result_of(_results(targets), problems)
 
     async def work(conn: AsyncConnection) -> list[Target]:
-        targets, problems = plan_rows(sheet, await load_current(conn))
+        # planned off the event loop: the door's requests on this worker go on meanwhile
+        targets, problems = await asyncio.to_thread(plan_rows, sheet, await load_current(conn))
         if problems.items:
             raise FileRefused(problems.sorted())
         await _write(conn, targets)
