@@ -296,7 +296,8 @@ async def import_attendees(hub: Hub, sheet: Sheet, *, dry_run: bool) -> ImportRe
     async def work(conn: AsyncConnection) -> list[Target]:
         events.clear()
         # planned off the event loop: the door's requests on this worker go on meanwhile
-        targets, problems = await asyncio.to_thread(plan_rows, sheet, await load_current(conn, sheet, present))
+        current = await load_current(conn, sheet, present)
+        targets, problems = await asyncio.to_thread(plan_rows, sheet, current)
         if problems.items:
             raise FileRefused(problems.sorted())
         await _write(conn, targets, events)
