@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from psycopg.types.json import Json
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -75,6 +76,60 @@ async def session_keys(conn: AsyncConnection) -> list[Any]:
     return list(await conn.execute(sa.select(s.id, s.external_id, s.name, s.capacity)))
 
 
+def _pg_type(column: sa.Column[Any]) -> str:
+    t = column.type
+    if isinstance(t, sa.types.TypeDecorator):  # sqlmodel's AutoString: a VARCHAR
+        t = t.impl_instance
+    if isinstance(t, sa.DateTime):
+        return "timestamptz"
+    if isinstance(t, sa.Date):
+        return "date"
+    if isinstance(t, sa.Time):
+        return "time"
+    if isinstance(t, sa.BigInteger):
+        return "bigint"
+    if isinstance(t, sa.Integer):
+        return "int"
+    if isinstance(t, sa.Boolean):
+        return "bool"
+    if isinstance(t, sa.Float):
+        return "float8"
+    if isinstance(t, sa.JSON):
+        return "json"
+    if isinstance(t, (sa.String, sa.Text)):
+        return "text"
+    raise RuntimeError(f"no array type for {column.name} ({t!r})")
+
+
+async def _insert(conn: AsyncConnection, table: sa.Table, columns: Sequence[str],
+                  rows: Sequence[Sequence[Any]]) -> None:
+    """Insert ``rows`` (values in ``columns``' order), in bulk: on PostgreSQL each column as
+    one array (``unnest``), elsewhere as an executemany."""
+    if not rows:
+        return
+    if conn.dialect.name != "postgresql":
+        for part in chunks(rows):
+            await conn.execute(sa.insert(table), [dict(zip(columns, r, strict=True))
+                                                  for r in part])
+        return
+    names = ", ".join(f'"{c}"' for c in columns)
+    arrays = ", ".join(f"CAST(:c{i} AS {_pg_type(table.c[c])}[])" for i, c in enumerate(columns))
+    stmt = sa.text(f'INSERT INTO "{table.name}" ({names}) SELECT * FROM unnest({arrays})')
+    json = [i for i, c in enumerate(columns) if isinstance(table.c[c].type, sa.JSON)]
+    for part in _array_parts(rows):
+        params: dict[str, Any] = {f"c{i}": [r[i] for r in part] for i in range(len(columns))}
+        for i in json:
+            params[f"c{i}"] = [None if v is None else Json(v) for v in params[f"c{i}"]]
+        await conn.execute(stmt, params)
+
+
+async def _new_ids(conn: AsyncConnection, table: sa.Table, n: int) -> list[int]:
+    """``n`` ids from the table's sequence (PostgreSQL)."""
+    return [r.id for r in await conn.execute(sa.text(
+        f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) AS id "
+        "FROM generate_series(1, :n)"), {"n": n})]
+
+
 async def insert_sessions(conn: AsyncConnection, rows: Sequence[dict[str, Any]],
                           at: dt.datetime) -> list[str]:
     """New sessions with their counter rows, in bulk; their new ids in order. A random id
@@ -82,13 +137,13 @@ async def insert_sessions(conn: AsyncConnection, rows: Sequence[dict[str, Any]],
     ids = [random_id(SESSION_ID_LENGTH) for _ in rows]
     if len(set(ids)) < len(ids):
         raise RuntimeError("two new sessions drew the same id; run again")
-    for part in chunks(list(zip(ids, rows, strict=True))):
-        columns = sorted({c for _, r in part for c in r})
-        await conn.execute(sa.insert(T_SESSIONS), [
-            {"id": sid, "created_at": at, **{c: r.get(c) for c in columns}} for sid, r in part])
-        await conn.execute(sa.insert(T_COUNTERS), [
-            dict(session_id=sid, seq=0, registered=0, checked_in=0, in_room=0,
-                 epoch=random_id(8)) for sid, _ in part])
+    columns = sorted({c for r in rows for c in r})
+    await _insert(conn, T_SESSIONS, ["id", "created_at", *columns],
+                  [(sid, at, *(r.get(c) for c in columns)) for sid, r in zip(ids, rows,
+                                                                              strict=True)])
+    await _insert(conn, T_COUNTERS,
+                  ["session_id", "seq", "registered", "checked_in", "in_room", "epoch"],
+                  [(sid, 0, 0, 0, 0, random_id(8)) for sid in ids])
     return ids
 
 
@@ -96,16 +151,21 @@ async def insert_fields(conn: AsyncConnection,
                         fields: Sequence[tuple[str, int, str, str, Sequence[str]]]) -> None:
     """New fields of study with their codewords, in bulk: (session id, position, name,
     credits, codewords)."""
-    for part in chunks(fields):
-        result = await conn.execute(
-            sa.insert(T_FIELDS).returning(T_FIELDS.c.id, sort_by_parameter_order=True),
-            [dict(session_id=sid, position=pos, name=name, credits=credits)
-             for sid, pos, name, credits, _ in part])
-        words = [dict(field_id=r.id, position=k, word=w)
-                 for r, (_, _, _, _, ws) in zip(result, part, strict=True)
-                 for k, w in enumerate(ws)]
-        if words:
-            await conn.execute(sa.insert(T_CODEWORDS), words)
+    if conn.dialect.name == "postgresql":
+        ids = await _new_ids(conn, T_FIELDS, len(fields)) if fields else []
+        await _insert(conn, T_FIELDS, ["id", "session_id", "position", "name", "credits"],
+                      [(fid, sid, pos, name, credits)
+                       for fid, (sid, pos, name, credits, _) in zip(ids, fields, strict=True)])
+    else:
+        ids = []
+        for part in chunks(fields):
+            ids += [r.id for r in await conn.execute(
+                sa.insert(T_FIELDS).returning(T_FIELDS.c.id, sort_by_parameter_order=True),
+                [dict(session_id=sid, position=pos, name=name, credits=credits)
+                 for sid, pos, name, credits, _ in part])]
+    await _insert(conn, T_CODEWORDS, ["field_id", "position", "word"],
+                  [(fid, k, w) for fid, (_, _, _, _, words) in zip(ids, fields, strict=True)
+                   for k, w in enumerate(words)])
 
 
 async def presenters_named(conn: AsyncConnection, names: Sequence[str]) -> dict[str, str]:
@@ -118,21 +178,16 @@ async def presenters_named(conn: AsyncConnection, names: Sequence[str]) -> dict[
         for r in await conn.execute(sa.select(p.id, p.name).where(p.name.in_(list(part)))
                                     .order_by(p.id)):
             found.setdefault(r.name, r.id)
-    missing = [n for n in wanted if n not in found]
-    for part in chunks(missing):
-        made = {n: random_id(PRESENTER_ID_LENGTH) for n in part}
-        await conn.execute(sa.insert(T_PRESENTERS), [
-            dict(id=pid, name=n, external_id=None) for n, pid in made.items()])
-        found.update(made)
+    made = {n: random_id(PRESENTER_ID_LENGTH) for n in wanted if n not in found}
+    await _insert(conn, T_PRESENTERS, ["id", "name"], [(pid, n) for n, pid in made.items()])
+    found.update(made)
     return found
 
 
 async def add_session_presenters(conn: AsyncConnection,
                                  links: Sequence[tuple[str, str, int]]) -> None:
     """(session id, presenter id, position) links, in bulk, for sessions that have none."""
-    for part in chunks(links):
-        await conn.execute(sa.insert(T_SESSION_PRESENTERS), [
-            dict(session_id=sid, presenter_id=pid, position=pos) for sid, pid, pos in part])
+    await _insert(conn, T_SESSION_PRESENTERS, ["session_id", "presenter_id", "position"], links)
 
 
 # --- attendees -----------------------------------------------------------------------------

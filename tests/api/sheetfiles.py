@@ -27,6 +27,10 @@ def xlsx_file(rows: Sequence[Sequence[Any]], *, formats: dict[str, str] | None =
     assert sheet is not None
     for row in rows:
         sheet.append(list(row))
+    for cells in sheet.iter_rows():
+        for cell in cells:
+            if cell.data_type == "f":  # text starting with "=", as Excel keeps it: text
+                cell.data_type = "s"
     for coordinate, number_format in (formats or {}).items():
         sheet[coordinate].number_format = number_format
     out = io.BytesIO()

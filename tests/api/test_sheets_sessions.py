@@ -323,3 +323,22 @@ def test_only_administrators(client: TestClient, settings: Settings) -> None:
                     headers={"content-type": "text/csv"})
     assert r.status_code == 200 and r.json()["data"]["created"] == 1
     assert download(client, "sessions/export")[0]["name"] == "A"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_row_copied_without_its_id_creates_the_same_session(api: TestClient,
+                                                              kind: str) -> None:
+    original = create(api, **FULL)
+    body, _ = export(api, kind)
+    header, row = read_download(body, kind)[:2]
+    copy = dict(zip(header, row, strict=True)) | {"id": "", "external_id": "S-2",
+                                                  "name": "Keynote, again"}
+    r = send(api, "sessions", kind, [header, [copy[h] for h in header]])
+    assert r.status_code == 200, r.text
+    made = r.json()["data"]["rows"][0]
+    assert made["action"] == "create" and made["changes"]["registration_levels"] == [
+        None, ["Full", "Day pass"]]
+    now = sessions(api)
+    fields = ("id", "url", "external_id", "name")
+    assert {k: v for k, v in now[made["id"]].items() if k not in fields} == {
+        k: v for k, v in now[original].items() if k not in fields}
