@@ -96,6 +96,8 @@ def _pg_type(column: sa.Column[Any]) -> str:
         return "float8"
     if isinstance(t, sa.JSON):
         return "json"
+    if isinstance(t, sa.LargeBinary):
+        return "bytea"
     if isinstance(t, (sa.String, sa.Text)):
         return "text"
     raise RuntimeError(f"no array type for {column.name} ({t!r})")
@@ -346,10 +348,8 @@ async def insert_events(conn: AsyncConnection,
                         events: Sequence[tuple[str, int, str, bytes, dt.datetime]]) -> None:
     """Append events to their sessions' replay logs, in bulk: (session id, seq, kind,
     payload, at)."""
-    for part in chunks(events):
-        await conn.execute(sa.insert(T_EVENTS), [
-            dict(session_id=sid, seq=seq, kind=kind, payload=payload, created_at=at)
-            for sid, seq, kind, payload, at in part])
+    await _insert(conn, T_EVENTS, ["session_id", "seq", "kind", "payload", "created_at"],
+                  events)
 
 
 async def clear_badges(conn: AsyncConnection, attendee_ids: Sequence[int]) -> None:

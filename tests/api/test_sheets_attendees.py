@@ -7,8 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from starlette.testclient import TestClient
 
+from hub.config import Settings
+from hub.domain.events import decode_event
+from storage.tables import T_EVENTS
+from tests.door.kit import run
 from tests.api.sheetfiles import KINDS, XLSX, read_download, send, upload
 
 HEADER = ["external_id", "first_name", "last_name", "email", "badge_id", "registration_level",
@@ -114,7 +119,8 @@ def test_rows_match_by_external_id_else_email(api: TestClient, kind: str) -> Non
     assert (registered(api, keynote), registered(api, workshop)) == (1, 2)
 
 
-def test_the_sessions_column_sets_the_registrations(api: TestClient, api_key: str) -> None:
+def test_the_sessions_column_sets_the_registrations(api: TestClient, api_key: str,
+                                                   settings: Settings) -> None:
     s1, s2, s3 = (session(api, n) for n in ("One", "Two", "Three"))
     api.post("/api/v2/attendees", json=[{"external_id": "E1", "sessions": [s1, s2]},
                                         {"external_id": "E2", "sessions": [s1]}])
@@ -131,6 +137,12 @@ def test_the_sessions_column_sets_the_registrations(api: TestClient, api_key: st
                 break
         assert "preload" in kinds and frame["counts"]["registered"] == 1
     assert r.json()["data"]["rows"][1]["changes"] == {"sessions": [[s1], None]}
+    # the events are in the sessions' replay logs too (a dashboard reconnecting gets them)
+    logged = run(settings.database, lambda conn: conn.execute(
+        sa.select(T_EVENTS.c.session_id, T_EVENTS.c.payload).where(T_EVENTS.c.kind == "preload")
+        .order_by(T_EVENTS.c.session_id, T_EVENTS.c.seq)))
+    replayed = {row.session_id: decode_event(row.payload) for row in logged.all()}
+    assert replayed[s3].counts.registered == 1 and replayed[s1].counts.registered == 0
     assert schedule(api, "E1") == {s2, s3} and schedule(api, "E2") == set()
     assert [registered(api, s) for s in (s1, s2, s3)] == [0, 1, 1]
     # no sessions column: registrations are left alone
