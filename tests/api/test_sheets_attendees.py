@@ -13,8 +13,8 @@ from starlette.testclient import TestClient
 from hub.config import Settings
 from hub.domain.events import decode_event
 from storage.tables import T_EVENTS
-from tests.door.kit import run
 from tests.api.sheetfiles import KINDS, XLSX, read_download, send, upload
+from tests.door.kit import run
 
 HEADER = ["external_id", "first_name", "last_name", "email", "badge_id", "registration_level",
           "field_1", "field_2", "field_3", "field_4", "field_5", "sessions"]
