@@ -19,8 +19,11 @@ the hub's peak resident size (VmHWM) is that step's:
    /api/v2/reports/attendance`` for the whole event is read to the end (one row per
    registration: ``2 x --attendees`` rows).
 
-Each figure: the wall time of the request as the client sees it, the rows, and the hub's
-VmHWM (peak RSS) and its RSS when idle just before the request.
+Each figure: the wall time of the request as the client sees it, the rows, the hub's VmHWM
+(peak RSS) and its RSS when idle just before the request, and what the machine did meanwhile
+(``loadtests/machine.py``): CPU seconds of the hub and of PostgreSQL (its server processes and
+the backends of this database), and the cores every other process used ("others": other
+people's work on a shared machine).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import psycopg
 
 from loadtests.harness import (
@@ -46,6 +50,7 @@ from loadtests.harness import (
     rollcall_cli,
     start_hub,
 )
+from loadtests.machine import CpuMeter, PostgresRoles
 
 PRESENTERS = [f"Presenter {i:03d}" for i in range(400)]
 
@@ -103,10 +108,18 @@ def hub(env: dict[str, str], workdir: Path) -> Iterator[Server]:
 
 def step(name: str, env: dict[str, str], workdir: Path, key: str, method: str, path: str,
          body: bytes | None = None) -> dict[str, Any]:
-    """One request against a fresh hub: time, rows, idle RSS and peak RSS."""
+    """One request against a fresh hub: time, rows, idle RSS and peak RSS, CPU."""
     with hub(env, workdir) as server:
         idle = server.rss_bytes()
         headers = {"API-Key": key, "content-type": "text/csv"}
+        pg = PostgresRoles(env["ROLLCALL_DATABASE_URL"].rpartition("/")[2])
+
+        def roles() -> dict[str, list[psutil.Process]]:
+            ours, others = pg.split()
+            return {"hub": server.tree(), "postgres": ours, "postgres_other": others,
+                    "benchmark": [psutil.Process()]}
+
+        meter = CpuMeter(roles).start()
         t0 = time.perf_counter()
         size = 0
         lines = 0
@@ -117,11 +130,16 @@ def step(name: str, env: dict[str, str], workdir: Path, key: str, method: str, p
                 lines += chunk.count(b"\n")
             status = r.status_code
         seconds = time.perf_counter() - t0
+        machine = meter.stop()
         if status != 200:
             raise BenchError(f"{name}: HTTP {status}\n{server.log_tail()}")
         peak = hwm_bytes(server)
+    cpu = machine["cpu_s"]
     result = {"step": name, "seconds": round(seconds, 2), "bytes": size,
-              "idle_rss_mb": round(idle / 2**20, 1), "peak_rss_mb": round(peak / 2**20, 1)}
+              "idle_rss_mb": round(idle / 2**20, 1), "peak_rss_mb": round(peak / 2**20, 1),
+              "hub_cpu_s": cpu.get("hub", 0.0), "postgres_cpu_s": cpu.get("postgres", 0.0),
+              "other_cores": machine["cores"]["other"], "steal_cores": machine["cores"]["steal"],
+              "loadavg_start": machine["loadavg_start"][0], "machine": machine}
     if method == "GET" and path.endswith("format=csv"):
         result["rows"] = lines - 1
     return result
@@ -173,7 +191,8 @@ def run(db: str, sessions: int, attendees: int) -> list[dict[str, Any]]:
                  attendees_csv(attendees, sessions)),
             ]
             print(f"{'step':<18} {'rows':>8} {'seconds':>8} {'MB sent':>8} {'idle RSS MB':>12} "
-                  f"{'peak RSS MB':>12}", flush=True)
+                  f"{'peak RSS MB':>12} {'hub CPU s':>10} {'PG CPU s':>9} {'others':>7}",
+                  flush=True)
             for name, method, path, body in plan:
                 r = step(name, env, workdir, key, method, path, body)
                 r["rows"] = sessions if name.startswith("sessions") else attendees
@@ -191,7 +210,8 @@ def run(db: str, sessions: int, attendees: int) -> list[dict[str, Any]]:
 
 def show(r: dict[str, Any]) -> None:
     print(f"{r['step']:<18} {r.get('rows', 0):>8} {r['seconds']:>8.2f} "
-          f"{r['bytes'] / 2**20:>8.1f} {r['idle_rss_mb']:>12.1f} {r['peak_rss_mb']:>12.1f}",
+          f"{r['bytes'] / 2**20:>8.1f} {r['idle_rss_mb']:>12.1f} {r['peak_rss_mb']:>12.1f} "
+          f"{r['hub_cpu_s']:>10.1f} {r['postgres_cpu_s']:>9.1f} {r['other_cores']:>7.2f}",
           flush=True)
 
 
