@@ -20,7 +20,7 @@ from typing import Any, Literal
 import msgspec
 
 from hub.domain.schemas import FileProblem
-from hub.sheets import Cell, CellError, Problem, Sheet, SheetError, unknown_columns
+from hub.sheets import CellError, Problem, Sheet, SheetError, unknown_columns
 
 Action = Literal["create", "update", "unchanged"]
 
@@ -128,7 +128,3 @@ def result_of(rows: Iterable[RowResult], problems: Problems) -> ImportResult:
     return ImportResult(created=count["create"], updated=count["update"],
                         unchanged=count["unchanged"], rows=listed,
                         errors=[FileProblem(**p) for p in problems.sorted()])
-
-
-def cell_of(cells: dict[str, Cell], column: str) -> Cell:
-    return cells.get(column, "")
