@@ -5,10 +5,12 @@ tests/site/test_login_limits.py show the limits following it; these pin the rule
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from hub.cli import SERVER_SETTINGS
 from hub.config import ConfigError, load_settings, parse_trusted_proxies
 from hub.http import ClientAddress
 
@@ -73,3 +75,20 @@ def test_the_setting_takes_addresses_and_networks() -> None:
 def test_a_bad_trusted_proxy_is_refused(raw: str) -> None:
     with pytest.raises(ConfigError, match="ROLLCALL_TRUSTED_PROXIES"):
         load_settings({"ROLLCALL_TRUSTED_PROXIES": raw})
+
+
+def test_compose_trusts_only_its_load_balancer() -> None:
+    """docker-compose.yml: the hubs believe X-Forwarded-For from nginx's fixed address only,
+    and uvicorn's own forwarded-header trust is not switched on."""
+    yaml = pytest.importorskip("yaml")
+    root = Path(__file__).resolve().parent.parent
+    text = (root / "docker-compose.yml").read_text()
+    assert "FORWARDED_ALLOW_IPS" not in text
+    spec = yaml.safe_load(text)
+    lb = spec["services"]["lb"]["networks"]["default"]["ipv4_address"]
+    for hub in ("hub1", "hub2"):
+        env = spec["services"][hub]["environment"]
+        assert env["ROLLCALL_TRUSTED_PROXIES"] == lb
+    assert [str(n) for n in parse_trusted_proxies(lb.split(":-")[-1].rstrip("}"))] == [
+        "172.28.80.10/32"]
+    assert SERVER_SETTINGS["proxy_headers"] is False
