@@ -97,8 +97,12 @@ class RefuseNulInURL:
             if scope["type"] == "http":
                 response = fail(400, "The URL contains a NUL character.", reason="bad_request")
                 await response(scope, receive, send)
-            else:
-                await send({"type": "websocket.close", "code": 4400})
+            else:  # accepted, then closed with 4400: a browser does not retry that
+                message = await receive()
+                if message["type"] == "websocket.connect":
+                    await send({"type": "websocket.accept"})
+                    await send({"type": "websocket.close", "code": 4400,
+                                "reason": "The URL contains a NUL character."})
             return
         await self.app(scope, receive, send)
 

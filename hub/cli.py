@@ -57,6 +57,9 @@ SERVER_SETTINGS: dict[str, object] = dict(
     # ROLLCALL_TRUSTED_PROXIES only (hub.http.ClientAddress): uvicorn trusts none.
     proxy_headers=False,
     timeout_graceful_shutdown=5,
+    # A worker that does not answer the supervisor's ping within this many seconds is killed
+    # and replaced; uvicorn's 5 s restarts workers that are merely starting on a busy host.
+    timeout_worker_healthcheck=20,
 )
 
 

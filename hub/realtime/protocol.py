@@ -277,6 +277,8 @@ def decode_client(text: str) -> ClientFrame:
         raise BadFrame("invalid", str(exc)) from exc
     except msgspec.DecodeError as exc:
         raise BadFrame("malformed_json", f"Not JSON: {exc}") from exc
+    except RecursionError:
+        raise BadFrame("malformed_json", "The JSON is nested too deeply.") from None
 
 
 def delta_of(event: SessionEvent) -> _Frame:
