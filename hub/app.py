@@ -1,6 +1,7 @@
 """create_app(settings) -> Starlette. The lifespan builds the hub's long-lived parts (the
-database, the throttle, the real-time node with its broker, the door) and closes them in the
-reverse order: the door first settles what is queued. Nothing is built at import time."""
+database, the password pool, the throttle, the real-time node with its broker, the door) and
+closes them in the reverse order: the door first settles what is queued. Nothing is built at
+import time."""
 
 from __future__ import annotations
 
@@ -20,11 +21,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hub.api.routes import api_routes
 from hub.auth.cookies import Signer
+from hub.auth.passwords import Passwords
 from hub.auth.throttle import Throttle
 from hub.config import Settings, load_settings
 from hub.door.service import DoorService
-from hub.envelope import fail, from_error
+from hub.envelope import NOSNIFF, fail, from_error
 from hub.errors import HubError
+from hub.http import ClientAddress
 from hub.realtime.endpoints import ws_routes
 from hub.realtime.node import Node
 from hub.services import housekeeping
@@ -37,19 +40,24 @@ log = logging.getLogger("rollcall")
 
 
 async def healthz(request: Request) -> Response:
+    """Public: says whether the database and the broker answer, never why not (that goes to
+    the log, where only the operator reads it)."""
     hub = hub_of(request)
     db = {"state": "ok", "dialect": hub.settings.database.dialect}
     status = 200
     try:
         await hub.db.ping()
     except Exception as exc:  # noqa: BLE001 - report, never raise
-        db = {"state": "unreachable", "dialect": hub.settings.database.dialect, "error": str(exc)}
+        log.warning("healthz: the database does not answer: %s: %s", type(exc).__name__, exc)
+        db = {"state": "unreachable", "dialect": hub.settings.database.dialect}
         status = 503
     broker = hub.node.status()
+    broker.pop("error", None)  # the broker logs its own errors
     overall = "ok" if status == 200 and broker.get("state") == "ok" else (
         "degraded" if status == 200 else "unavailable"
     )
-    return JSONResponse({"status": overall, "database": db, "broker": broker}, status_code=status)
+    return JSONResponse({"status": overall, "database": db, "broker": broker}, status_code=status,
+                        headers=NOSNIFF)
 
 
 async def _hub_error(request: Request, exc: Exception) -> Response:
@@ -109,12 +117,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
             async with db.tx() as conn:
                 secret = await resolve_secret_key(conn, settings.secret_key)
             signer = Signer(secret)
+            passwords = Passwords()
+            await passwords.start()
             throttle = Throttle(settings)
             node = Node(db, settings)
             await node.start()
             door = DoorService(db, signer, node)
             hub = Hub(settings=settings, db=db, signer=signer, throttle=throttle, node=node,
-                      door=door, sink=node)
+                      door=door, sink=node, passwords=passwords)
             app.state.hub = hub
             upkeep = asyncio.create_task(housekeeping.run(hub), name="rollcall-housekeeping")
             try:
@@ -126,6 +136,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 await door.close()  # settles what is queued, publishing to the node
                 await node.stop()
                 await throttle.close()
+                await passwords.close()
         finally:
             await db.close()
 
@@ -135,7 +146,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     routes += site_routes()
     return Starlette(
         routes=routes,
-        middleware=[Middleware(RefuseNulInURL)],
+        middleware=[Middleware(ClientAddress, trusted=settings.trusted_proxies),
+                    Middleware(RefuseNulInURL)],
         lifespan=lifespan,
         exception_handlers={
             HubError: _hub_error,

@@ -53,7 +53,9 @@ SERVER_SETTINGS: dict[str, object] = dict(
     # see; uvicorn's protocol-level pings would only double it, with a timer per socket.
     ws_ping_interval=None,
     ws_ping_timeout=None,
-    proxy_headers=True,
+    # Forwarded headers are read by the hub itself, from the proxies in
+    # ROLLCALL_TRUSTED_PROXIES only (hub.http.ClientAddress): uvicorn trusts none.
+    proxy_headers=False,
     timeout_graceful_shutdown=5,
     # A worker that does not answer the supervisor's ping within this many seconds is killed
     # and replaced; uvicorn's 5 s restarts workers that are merely starting on a busy host.

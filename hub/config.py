@@ -8,6 +8,7 @@ values in ``extra``; ``realtime_config`` applies them.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -18,6 +19,8 @@ from urllib.parse import urlsplit
 from storage.engine import DatabaseURL, storage_url
 
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class ConfigError(Exception):
@@ -36,6 +39,9 @@ class Settings:
     # ``batch`` frame; an out-of-order event waits ``ws_gap_grace_s`` for the missing ones.
     ws_flush_s: float = 0.025
     ws_gap_grace_s: float = 0.15
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (hub.http.ClientAddress);
+    # none by default: the peer's address is the client's.
+    trusted_proxies: tuple[IPNetwork, ...] = ()
     # The other ``ROLLCALL_WS_*`` tunables, as read from the environment.
     realtime_env: Mapping[str, str] = field(default_factory=dict)
     extra: Mapping[str, str] = field(default_factory=dict)
@@ -152,6 +158,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
     ws_flush_s = seconds_setting(env, "ROLLCALL_WS_FLUSH_S", 0.025, low=0.0, high=1.0)
     ws_gap_grace_s = seconds_setting(env, "ROLLCALL_WS_GAP_GRACE_S", 0.15, low=0.0, high=10.0)
+    trusted_proxies = parse_trusted_proxies(env.get("ROLLCALL_TRUSTED_PROXIES") or "")
 
     settings = Settings(
         database=database,
@@ -162,6 +169,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         idempotency_days=int(days_raw),
         ws_flush_s=ws_flush_s,
         ws_gap_grace_s=ws_gap_grace_s,
+        trusted_proxies=trusted_proxies,
         realtime_env={k: v for k, v in env.items() if k in _WS_FIELDS},
     )
     realtime_config(settings)  # a bad ROLLCALL_WS_* value stops start-up here
@@ -181,3 +189,19 @@ def seconds_setting(env: Mapping[str, str], name: str, default: float, *, low: f
     if not low <= value <= high:  # also refuses nan and inf
         raise ConfigError(f"{name}: {raw!r} is not a number of seconds from {low:g} to {high:g}")
     return value
+
+
+def parse_trusted_proxies(raw: str) -> tuple[IPNetwork, ...]:
+    """``ROLLCALL_TRUSTED_PROXIES``: addresses or CIDR networks, separated by commas or
+    spaces (``10.0.0.5, 172.28.0.0/16, ::1``); empty: none."""
+    out: list[IPNetwork] = []
+    for item in re.split(r"[,\s]+", raw.strip()):
+        if not item:
+            continue
+        try:
+            out.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ConfigError(
+                f"ROLLCALL_TRUSTED_PROXIES: {item!r} is not an IP address or network "
+                "(for example 10.0.0.5 or 172.28.0.0/16)") from None
+    return tuple(out)

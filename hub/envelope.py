@@ -14,6 +14,10 @@ from hub.errors import HubError
 
 _encoder = msgspec.json.Encoder()
 
+# Every JSON answer says it is JSON and nothing else: a browser never sniffs it into a page
+# or a script.
+NOSNIFF = {"x-content-type-options": "nosniff"}
+
 
 def encode(obj: Any) -> bytes:
     return _encoder.encode(obj)
@@ -40,13 +44,14 @@ def ok(data: Any = None, status: int = 200) -> Response:
         _encoder.encode(Ok(status="ok", code=str(status), data=data)),
         status_code=status,
         media_type="application/json",
+        headers=NOSNIFF,
     )
 
 
 def ok_bytes(data_json: bytes, status: int = 200) -> Response:
     """The envelope around an already-encoded ``data`` (a stored idempotent answer)."""
     body = b'{"status":"ok","code":"' + str(status).encode() + b'","data":' + data_json + b"}"
-    return Response(body, status_code=status, media_type="application/json")
+    return Response(body, status_code=status, media_type="application/json", headers=NOSNIFF)
 
 
 def fail(
@@ -73,7 +78,7 @@ def fail(
         ),
         status_code=status,
         media_type="application/json",
-        headers=headers,
+        headers={**NOSNIFF, **headers} if headers else NOSNIFF,
     )
 
 

@@ -1,13 +1,17 @@
-"""Reading request bodies: size cap, JSON decoding, and errors that name the field."""
+"""Reading requests: who the client is behind trusted proxies, bodies with a size cap, JSON
+decoding, and errors that name the field."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Any, TypeVar
 
 import msgspec
 from starlette.requests import Request
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from hub.config import IPNetwork
 from hub.errors import Invalid, MalformedJSON, PayloadTooLarge, UnsupportedMediaType
 
 MAX_BODY = 1024 * 1024  # 1 MiB
@@ -106,3 +110,59 @@ async def read_json(request: Request, type_: type[T]) -> T:
 
 async def read_any_json(request: Request) -> Any:
     return await read_json(request, Any)  # type: ignore[arg-type]
+
+
+class ClientAddress:
+    """Settles the client's address (``scope["client"]``) and scheme before anything reads
+    them: every per-address limit counts this address.
+
+    - The peer is the client, whatever headers it sends, unless the peer is one of
+      ``trusted`` (``ROLLCALL_TRUSTED_PROXIES``; none by default).
+    - From a trusted peer: ``X-Forwarded-For`` is read from the right, past the trusted
+      proxies' own hops; the first address that is not a trusted proxy is the client (so a
+      client that writes its own ``X-Forwarded-For`` only adds hops to the left, which are
+      never read). All hops trusted: the left-most. A hop that is not an IP address ends the
+      walk at the last trusted one. ``X-Forwarded-Proto`` (``http`` or ``https``, the
+      right-most value) sets the scheme, so cookies are marked Secure behind a TLS proxy.
+    """
+
+    def __init__(self, app: ASGIApp, trusted: tuple[IPNetwork, ...] = ()) -> None:
+        self.app = app
+        self.trusted = trusted
+
+    def _is_trusted(self, host: str) -> bool:
+        try:
+            addr = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        return any(addr in net for net in self.trusted)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        client = scope.get("client")
+        if (self.trusted and scope["type"] in ("http", "websocket") and client
+                and self._is_trusted(client[0])):
+            scope = dict(scope)
+            forwarded: list[str] = []
+            proto = ""
+            for name, value in scope.get("headers", ()):
+                if name == b"x-forwarded-for":
+                    forwarded += value.decode("latin-1").split(",")
+                elif name == b"x-forwarded-proto":
+                    proto = value.decode("latin-1").split(",")[-1].strip().lower()
+            host = client[0]
+            for hop in reversed(forwarded):
+                hop = hop.strip()
+                try:
+                    host = str(ipaddress.ip_address(hop))
+                except ValueError:
+                    break
+                if not self._is_trusted(host):
+                    break
+            scope["client"] = (host, 0 if host != client[0] else client[1])
+            if proto in ("http", "https"):
+                secure = proto == "https"
+                if scope["type"] == "websocket":
+                    scope["scheme"] = "wss" if secure else "ws"
+                else:
+                    scope["scheme"] = proto
+        await self.app(scope, receive, send)

@@ -1,5 +1,6 @@
 """The long-lived parts of one hub process, built and closed by the app's lifespan
-(``hub.app``): the database, the cookie signer, the throttle, the real-time node and the door.
+(``hub.app``): the database, the cookie signer, the password pool, the throttle, the real-time
+node and the door.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import HTTPConnection, Request
 
 from hub.auth.cookies import Signer, authenticate
+from hub.auth.passwords import Passwords
 from hub.auth.principal import Principal
 from hub.auth.throttle import Throttle
 from hub.config import Settings
@@ -30,6 +32,7 @@ class Hub:
     node: Node
     door: DoorService
     sink: EventSink  # where committed events go: the real-time node
+    passwords: Passwords  # Argon2 hashes and checks, off the event loop
 
     @asynccontextmanager
     async def tx(self) -> AsyncIterator[AsyncConnection]:

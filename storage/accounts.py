@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage.tables import T_API_KEYS, T_STAFF
+from storage.tables import T_API_KEYS, T_STAFF, T_STAFF_LOGINS
 
 # Ids are 32-bit integers on PostgreSQL: a larger one names no row.
 MAX_ID = 2**31 - 1
@@ -86,3 +86,51 @@ async def staff_list(conn: AsyncConnection) -> list[Any]:
 
 async def update_staff(conn: AsyncConnection, staff_id: int, values: dict[str, Any]) -> None:
     await conn.execute(sa.update(T_STAFF).where(T_STAFF.c.id == staff_id).values(**values))
+
+
+async def revoke_logins(conn: AsyncConnection, staff_id: int) -> None:
+    """Void every sign-in of the staff member (their cookies and the kiosks they opened),
+    including one being opened right now: its generation is older from this commit on."""
+    await conn.execute(
+        sa.update(T_STAFF).where(T_STAFF.c.id == staff_id)
+        .values(login_generation=T_STAFF.c.login_generation + 1))
+    await conn.execute(sa.delete(T_STAFF_LOGINS).where(T_STAFF_LOGINS.c.staff_id == staff_id))
+
+
+# --- staff sign-ins ------------------------------------------------------------------------
+
+
+async def insert_login(conn: AsyncConnection, *, login_id: str, staff_id: int, generation: int,
+                       kiosk_session: str | None, at: dt.datetime,
+                       expires_at: dt.datetime) -> None:
+    await conn.execute(sa.insert(T_STAFF_LOGINS).values(
+        id=login_id, staff_id=staff_id, generation=generation, kiosk_session=kiosk_session,
+        created_at=at, expires_at=expires_at))
+
+
+async def staff_by_login(conn: AsyncConnection, *, staff_id: int, login_id: str,
+                         kiosk_session: str | None, at: dt.datetime) -> Any:
+    """The staff row behind a live sign-in, or None: the sign-in must exist, belong to
+    ``staff_id``, be of the same kind (a kiosk's of that session, or a plain staff one), not
+    have expired, and be of the staff member's current generation; the staff member must not
+    be disabled."""
+    if not 0 < staff_id <= MAX_ID:
+        return None
+    s, lg = T_STAFF, T_STAFF_LOGINS
+    kind = (lg.c.kiosk_session.is_(None) if kiosk_session is None
+            else lg.c.kiosk_session == kiosk_session)
+    return (await conn.execute(
+        sa.select(s).select_from(s.join(lg, lg.c.staff_id == s.c.id))
+        .where(lg.c.id == login_id, s.c.id == staff_id, kind, lg.c.expires_at > at,
+               lg.c.generation == s.c.login_generation, s.c.disabled.is_(False)))).first()
+
+
+async def delete_login(conn: AsyncConnection, login_id: str) -> None:
+    await conn.execute(sa.delete(T_STAFF_LOGINS).where(T_STAFF_LOGINS.c.id == login_id))
+
+
+async def forget_expired_logins(conn: AsyncConnection, at: dt.datetime) -> int:
+    """Delete sign-ins that expired before ``at``; return how many."""
+    result = await conn.execute(
+        sa.delete(T_STAFF_LOGINS).where(T_STAFF_LOGINS.c.expires_at <= at))
+    return int(result.rowcount or 0)

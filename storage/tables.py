@@ -334,6 +334,29 @@ class StaffUserRow(SQLModel, table=True):
     permissions: str = ""  # comma-separated: scan,override,moderate,admin
     disabled: bool = False
     created_at: datetime = Field(sa_column=_ts(False))
+    # Bumped by a password change and by disabling: every sign-in opened before is void.
+    login_generation: int = Field(
+        default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0"))
+
+
+class StaffLoginRow(SQLModel, table=True):
+    """One staff sign-in (a browser's staff cookie, or a kiosk it opened). The cookie names
+    the row; signing out deletes it, and a cookie whose row is gone, expired or of an older
+    ``login_generation`` than its staff member's signs nobody in."""
+
+    __tablename__ = "staff_logins"
+    id: str = Field(primary_key=True, max_length=32)
+    staff_id: int = Field(
+        sa_column=sa.Column(sa.Integer, sa.ForeignKey("staff_users.id", ondelete="CASCADE"),
+                            nullable=False, index=True))
+    generation: int
+    # The session a kiosk is locked to (None: a staff sign-in). Deleting the session ends it.
+    kiosk_session: str | None = Field(
+        default=None,
+        sa_column=sa.Column(sa.String(16), sa.ForeignKey("sessions.id", ondelete="CASCADE"),
+                            nullable=True))
+    created_at: datetime = Field(sa_column=_ts(False))
+    expires_at: datetime = Field(sa_column=_ts(False))
 
 
 class ApiKeyRow(SQLModel, table=True):
@@ -445,3 +468,4 @@ T_EVALUATIONS = EvaluationResponseRow.__table__  # type: ignore[attr-defined]
 T_POLLS = PollRow.__table__  # type: ignore[attr-defined]
 T_POLL_RESPONSES = PollResponseRow.__table__  # type: ignore[attr-defined]
 T_QUESTIONS = QuestionRow.__table__  # type: ignore[attr-defined]
+T_STAFF_LOGINS = StaffLoginRow.__table__  # type: ignore[attr-defined]

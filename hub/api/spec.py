@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from hub.domain.schemas import ErrorEnvelope
+from hub.envelope import NOSNIFF
 from hub.state import hub_of
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -66,7 +67,8 @@ def _envelope_name(op: Operation) -> str:
 
 
 def openapi_document(server_url: str) -> dict[str, Any]:
-    """The whole API's OpenAPI 3 document, from the registered operations."""
+    """The whole API's OpenAPI 3.1 document, from the registered operations (its schemas are
+    JSON Schema 2020-12, as msgspec writes them)."""
     envelopes: dict[int, Any] = {}
     schemas_in: list[Any] = [ErrorEnvelope]
     for i, op in enumerate(OPERATIONS):
@@ -132,7 +134,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
             }
         paths.setdefault(op.path, {})[op.method.lower()] = item
     return {
-        "openapi": "3.0.3",
+        "openapi": "3.1.0",
         "info": {"title": "Rollcall REST API v2 (Conferences i/o compatible)", "version": "2"},
         "servers": [{"url": server_url}],
         "paths": paths,
@@ -165,4 +167,4 @@ def _path_params(path: str) -> list[str]:
 
 
 async def openapi_json(request: Request) -> Response:
-    return JSONResponse(openapi_document(hub_of(request).url("/api/v2")))
+    return JSONResponse(openapi_document(hub_of(request).url("/api/v2")), headers=NOSNIFF)

@@ -1,7 +1,9 @@
 """/api/v2/staff: event users (staff) through the API, for admins only.
 
-The same accounts as ``rollcall staff create``; passwords are hashed with Argon2id
-(``hub.auth.accounts``). A password left out of a create is generated and shown once in the answer.
+The same accounts as ``rollcall staff create``; passwords are hashed with Argon2id on the
+hub's password pool (``hub.auth.passwords``). A password left out of a create is generated and
+shown once in the answer. A new password or ``disabled: true`` ends every sign-in of that staff
+member (browsers and the kiosks they opened) at once, on every worker.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from hub.api.spec import operation
-from hub.auth.accounts import create_staff, hash_password, parse_permissions
+from hub.auth.accounts import add_staff, parse_permissions
 from hub.domain.dates import iso
 from hub.envelope import ok
 from hub.errors import Conflict, Invalid, NotFound
@@ -77,12 +79,13 @@ async def create(request: Request) -> Response:
     password, generated = body.password, None
     if password is None:
         password = generated = secrets.token_urlsafe(12)
+    password_hash = await hub.passwords.hash(password)
     try:
         async with hub.tx() as conn:
             if await accounts.staff_by_email(conn, body.email) is not None:
                 raise Conflict(f"A staff user {body.email} already exists.")
-            sid = await create_staff(conn, email=body.email, password=password,
-                                     permissions=perms, name=body.name)
+            sid = await add_staff(conn, email=body.email, password_hash=password_hash,
+                                  permissions=perms, name=body.name)
             row = await accounts.staff_by_id(conn, sid)
     except IntegrityError:
         raise Conflict(f"A staff user {body.email} already exists.") from None
@@ -100,8 +103,9 @@ async def list_staff(request: Request) -> Response:
 
 @operation("PUT", "/staff/{staff_id}", summary="Change a staff user", tag="Staff",
            request=StaffChange, response=StaffOut, errors=(400, 401, 403, 404, 422),
-           description="Null or omitted fields are left as they are; disabled: true signs the "
-           "user out everywhere at their next request.")
+           description="Null or omitted fields are left as they are. A new password or "
+           "disabled: true signs the user out everywhere at once (every browser and every "
+           "kiosk they opened); re-enabling does not bring those sign-ins back.")
 async def change(request: Request) -> Response:
     hub, _ = await caller(request, "admin")
     raw = request.path_params["staff_id"]
@@ -115,12 +119,14 @@ async def change(request: Request) -> Response:
     if body.name is not None:
         values["name"] = body.name.strip() or None
     if body.password is not None:
-        values["password_hash"] = hash_password(body.password)
+        values["password_hash"] = await hub.passwords.hash(body.password)
     if body.disabled is not None:
         values["disabled"] = body.disabled
     async with hub.tx() as conn:
         if values:
             await accounts.update_staff(conn, staff_id, values)
+        if body.password is not None or body.disabled:
+            await accounts.revoke_logins(conn, staff_id)
         row = await accounts.staff_by_id(conn, staff_id)
         if row is None:
             raise NotFound("No such staff user.")

@@ -1,5 +1,12 @@
 """Browser sign-ins: signed, HttpOnly cookies (itsdangerous), the CSRF double-submit token,
-and resolving any caller (API key header or cookie) to a Principal."""
+and resolving any caller (API key header or cookie) to a Principal.
+
+A staff or kiosk cookie names its sign-in (``{"sid": staff id, "lid": sign-in id}``, plus
+``"session"`` for a kiosk); it signs someone in only while that sign-in is live in the
+database (``hub.auth.accounts.login_principal``), so revoking it takes effect at the next
+request on every worker. A cookie from before sign-ins were recorded (no ``lid``) signs nobody
+in. Attendee cookies name the attendee only: they grant no more than the attendee's own page.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
-from hub.auth.accounts import principal_for_api_key, staff_principal
+from hub.auth.accounts import SIGN_IN_MAX_AGE_S, login_principal, principal_for_api_key
 from hub.auth.principal import Principal
 from hub.errors import CsrfRejected, Unauthorized
 
@@ -24,8 +31,7 @@ KIOSK_COOKIE = "rollcall_kiosk"
 CSRF_COOKIE = "rollcall_csrf"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-COOKIE_MAX_AGE = 14 * 24 * 3600
-
+COOKIE_MAX_AGE = SIGN_IN_MAX_AGE_S
 
 
 class Signer:
@@ -92,27 +98,51 @@ async def authenticate(
 async def _cookie_principal(
     conn: AsyncConnection, request: HTTPConnection, signer: Signer
 ) -> Principal | None:
-    staff = signer.loads(request.cookies.get(STAFF_COOKIE))
-    if staff and isinstance(staff.get("sid"), int):
-        p = await staff_principal(conn, staff["sid"])
-        if p is not None:
-            return p
-    kiosk = signer.loads(request.cookies.get(KIOSK_COOKIE))
-    if kiosk and isinstance(kiosk.get("session"), str) and isinstance(kiosk.get("sid"), int):
-        p = await staff_principal(conn, kiosk["sid"])
-        if p is not None:
-            return Principal(
-                kind="kiosk",
-                actor=p.actor,
-                staff_id=p.staff_id,
-                session_id=kiosk["session"],
-            )
+    staff = await staff_cookie(conn, request, signer)
+    if staff is not None:
+        return staff[0]
+    kiosk = await kiosk_cookie(conn, request, signer)
+    if kiosk is not None:
+        return kiosk
     attendee = signer.loads(request.cookies.get(ATTENDEE_COOKIE))
     if attendee and isinstance(attendee.get("aid"), int):
         return Principal(
             kind="attendee", actor=f"attendee:{attendee['aid']}", attendee_id=attendee["aid"]
         )
     return None
+
+
+def login_of(request: HTTPConnection, signer: Signer, cookie: str) -> str | None:
+    """The sign-in id a signed staff or kiosk cookie names (live or not), or None."""
+    value = signer.loads(request.cookies.get(cookie))
+    lid = value.get("lid") if value else None
+    return lid if isinstance(lid, str) else None
+
+
+async def staff_cookie(
+    conn: AsyncConnection, request: HTTPConnection, signer: Signer
+) -> tuple[Principal, Any] | None:
+    """The staff principal and row of a live staff cookie, or None."""
+    value = signer.loads(request.cookies.get(STAFF_COOKIE))
+    if value and isinstance(value.get("sid"), int) and isinstance(value.get("lid"), str):
+        return await login_principal(conn, value["sid"], value["lid"])
+    return None
+
+
+async def kiosk_cookie(
+    conn: AsyncConnection, request: HTTPConnection, signer: Signer
+) -> Principal | None:
+    """The kiosk principal (locked to its session) of a live kiosk cookie, or None."""
+    value = signer.loads(request.cookies.get(KIOSK_COOKIE))
+    if not value:
+        return None
+    sid, lid, session = value.get("sid"), value.get("lid"), value.get("session")
+    if not (isinstance(sid, int) and isinstance(lid, str) and isinstance(session, str)):
+        return None
+    found = await login_principal(conn, sid, lid, kiosk_session=session)
+    if found is None:
+        return None
+    return Principal(kind="kiosk", actor=found[0].actor, staff_id=sid, session_id=session)
 
 
 def is_https(request: Request, public_url: str) -> bool:

@@ -71,14 +71,16 @@ def may_moderate(p: Principal, session_id: str | None) -> bool:
 
 
 def may_watch(p: Principal, session_id: str | None) -> bool:
-    """Read a session's counts, records and live dashboard (``session_id`` None: every
-    session, the event dashboard): API keys, staff who scan, moderate or administer, and
-    the kiosk or moderator of that session."""
+    """Read a session's counts, records (names, emails, badges, notes) and live dashboard
+    (``session_id`` None: every session, the event dashboard): API keys, staff who scan,
+    moderate or administer, and the moderator of that session. Not a kiosk: its page only
+    searches its own session's registered attendees (names and masked emails) and checks
+    them in."""
     if p.kind == "api_key":
         return True
     if p.kind == "staff":
         return p.can("scan") or p.can("moderate")
-    if p.kind in ("kiosk", "moderator"):
+    if p.kind == "moderator":
         return session_id is not None and p.session_id == session_id
     return False
 

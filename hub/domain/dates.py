@@ -1,5 +1,6 @@
 """Dates and times in one place: UTC in the database, the event's zone on the wire, and
-parsing what integrators send (dates, times, time zones; built on python-dateutil)."""
+parsing what integrators send (dates on python-dateutil; times of day by their two grammars,
+24-hour and am/pm; time zones from the tz database)."""
 
 from __future__ import annotations
 
@@ -66,18 +67,31 @@ def parse_date(field: str, value: str) -> dt.date:
     return parsed.date()
 
 
+_TIME_24 = re.compile(r"([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?")
+_TIME_12 = re.compile(r"([0-9]{1,2})(?::([0-9]{2}))?(?::([0-9]{2}))?\s*([ap])\.?\s*m\.?",
+                      re.IGNORECASE)
+
+
 def parse_time(field: str, value: str) -> dt.time:
-    """'20:00', '8pm', '8:00PM', '08:30:00' -> time; anything else is a 422 naming ``field``."""
+    """A time of day -> time; anything else is a 422 naming ``field``.
+
+    24-hour ``'20:00'``, ``'08:30:00'`` (hours 0-23); 12-hour ``'8pm'``, ``'8:00PM'``,
+    ``'8:30 p.m.'`` (hours 1-12, so ``'13pm'`` and ``'0am'`` are refused, not guessed).
+    """
     text = value.strip()
-    if not _HAS_DIGIT.search(text):
+    m24 = _TIME_24.fullmatch(text)
+    m12 = None if m24 else _TIME_12.fullmatch(text)
+    m = m24 or m12
+    if m is None:
         raise Invalid(field, f"{value!r} is not a time (use HH:MM)")
-    try:
-        parsed = dateparser.parse(text, default=_DEFAULT)
-    except (ValueError, OverflowError):
-        raise Invalid(field, f"{value!r} is not a time (use HH:MM)") from None
-    if parsed.date() != _DEFAULT.date() or parsed.tzinfo is not None:
+    hour, minute, second = int(m.group(1)), int(m.group(2) or 0), int(m.group(3) or 0)
+    if m12 is not None:
+        if not 1 <= hour <= 12:
+            raise Invalid(field, f"{value!r} is not a time: with am or pm the hour is 1 to 12")
+        hour = hour % 12 + (12 if m12.group(4).lower() == "p" else 0)
+    if hour > 23 or minute > 59 or second > 59:
         raise Invalid(field, f"{value!r} is not a time of day (use HH:MM)")
-    return parsed.time().replace(microsecond=0)
+    return dt.time(hour, minute, second)
 
 
 def is_timezone(name: str) -> bool:

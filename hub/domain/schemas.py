@@ -180,6 +180,9 @@ class SessionIn(msgspec.Struct, forbid_unknown_fields=False, kw_only=True):
     rank: Int32 | Blank | None = None
     hidden: bool | Blank | None = None
     credit_url: HttpsUrl | Blank | None = None
+    # A session's times are in the event's zone (PUT /app); a zone sent here is checked (a tz
+    # database name, or -1) and has no other effect.
+    timezone: Annotated[str, msgspec.Meta(max_length=100)] | int | None = None
 
 
 class SessionCreateIn(SessionIn, forbid_unknown_fields=False, kw_only=True):

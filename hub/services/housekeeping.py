@@ -1,4 +1,5 @@
-"""Background upkeep of one hub process: forgetting old idempotency answers.
+"""Background upkeep of one hub process: forgetting old idempotency answers and expired
+staff sign-ins.
 
 Each door answer is kept under its idempotency key so that a retry gets it back. Retries come
 within seconds or minutes (a phone on conference Wi-Fi, a scanner back online), so the answers
@@ -15,6 +16,7 @@ import logging
 
 from hub.domain.dates import now
 from hub.state import Hub
+from storage.accounts import forget_expired_logins
 from storage.records import forget_answers
 
 log = logging.getLogger("rollcall.housekeeping")
@@ -29,6 +31,12 @@ async def forget_old_answers(hub: Hub, *, days: int | None = None) -> int:
         return await forget_answers(conn, before=cutoff)
 
 
+async def forget_expired_sign_ins(hub: Hub) -> int:
+    """Delete staff sign-ins past their expiry (their cookies sign nobody in any more)."""
+    async with hub.tx() as conn:
+        return await forget_expired_logins(conn, now())
+
+
 async def run(hub: Hub, interval_s: float = INTERVAL_S) -> None:
     """Upkeep every ``interval_s`` until cancelled; a failure is logged and tried again later."""
     while True:
@@ -37,6 +45,7 @@ async def run(hub: Hub, interval_s: float = INTERVAL_S) -> None:
             if gone:
                 log.info("forgot %d idempotency answers older than %d days", gone,
                          hub.settings.idempotency_days)
+            await forget_expired_sign_ins(hub)
         except Exception:  # noqa: BLE001 - upkeep must never stop the hub
             log.exception("housekeeping failed; trying again in %.0f s", interval_s)
         await asyncio.sleep(interval_s)

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hub.domain.dates import parse_date, parse_time
+from hub.domain.dates import is_timezone, parse_date, parse_time
 from hub.domain.schemas import MAX_CODEWORDS, MAX_FIELDS_OF_STUDY, SessionIn, put_value
 from hub.errors import Invalid
 from storage import presenters as presenter_store
@@ -97,6 +97,11 @@ def session_changes(body: SessionIn, *, creating: bool) -> SessionChanges:
         present, value = put_value(getattr(body, col))
         if present:
             columns[col] = None if value is None else parse_time(col, value)
+    tz = body.timezone
+    if tz is not None and tz not in (-1, "-1", "") and not (isinstance(tz, str)
+                                                          and is_timezone(tz)):
+        raise Invalid("timezone", f"{tz!r} is not a tz database name (or -1 for none); a "
+                      "session's times are in the event's time zone, set with PUT /app")
     for col in ("learning_objectives", "registration_levels"):
         present, value = put_value(getattr(body, col))
         if present:

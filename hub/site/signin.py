@@ -1,9 +1,12 @@
 """Browser sign-in: staff, kiosk mode and attendee identification, as signed cookies.
 
-All cookies are signed (``hub.signer``), HttpOnly and SameSite=Lax; every POST here must echo
-the CSRF cookie (``hub.auth.cookies.check_cross_site``), so another site cannot sign a browser in or
-out. A kiosk sign-in drops the staff cookie: the tablet is then locked to one session and can
-do nothing else until the same staff member's password unlocks it.
+All cookies are signed (``hub.auth.cookies.Signer``), HttpOnly and SameSite=Lax; every POST
+here must echo the CSRF cookie (``hub.auth.cookies.check_cross_site``), so another site cannot
+sign a browser in or out. A kiosk sign-in drops the staff cookie: the tablet is then locked
+to one session and can do nothing else until the same staff member's password unlocks it.
+Every staff and kiosk sign-in is recorded (``hub.auth.accounts.open_login``) and its cookie
+names it: signing out, unlocking a kiosk, a password change and disabling end it at once on
+every worker.
 """
 
 from __future__ import annotations
@@ -12,11 +15,12 @@ import hmac
 from typing import Any
 
 import msgspec
+from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from hub.auth.accounts import login_staff, staff_principal, verify_password
+from hub.auth.accounts import open_login, principal_of
 from hub.auth.cookies import (
     ATTENDEE_COOKIE,
     COOKIE_MAX_AGE,
@@ -25,6 +29,9 @@ from hub.auth.cookies import (
     check_cross_site,
     ensure_csrf_cookie,
     is_https,
+    kiosk_cookie,
+    login_of,
+    staff_cookie,
 )
 from hub.auth.principal import may_scan
 from hub.auth.throttle import Key, attendee_keys, staff_keys
@@ -60,21 +67,30 @@ class AttendeeLogin(msgspec.Struct):
 
 
 def _address(request: Request) -> str:
+    """The client's address, as ``hub.http.ClientAddress`` settled it."""
     return request.client.host if request.client else "unknown"
 
 
-async def _staff_password(request: Request, hub: Hub, email: str, password: str) -> Any:
-    """The staff principal for ``email`` and ``password``, counting failures (429 when too
-    many); raises Unauthorized when they do not match."""
-    throttle, keys = hub.throttle, staff_keys(_address(request), email)
-    await throttle.check(keys)
+async def _staff_password(request: Request, hub: Hub, keys: list[Key], email: str,
+                          password: str) -> Any:
+    """The staff row for ``email`` and ``password``. The attempt is counted first (429 when
+    too many); the password is checked on the pool (an unknown or disabled account against
+    the dummy hash, as slowly); Unauthorized when they do not match."""
+    attempt = await hub.throttle.attempt(keys)
     async with hub.read() as conn:
-        p = await login_staff(conn, email, password)
-    if p is None:
-        await throttle.failed(keys)
+        row = await accounts.staff_by_email(conn, email)
+    usable = row is not None and not row.disabled
+    if not await hub.passwords.verify(row.password_hash if usable else None, password):
         raise Unauthorized("That email and password do not match a staff account.")
-    await throttle.succeeded(keys)
-    return p
+    await attempt.succeeded(clear_account=True)
+    return row
+
+
+async def _end(conn: AsyncConnection, request: Request, hub: Hub, cookie: str) -> None:
+    """End the sign-in the browser's ``cookie`` names, if any (the browser gives it up)."""
+    lid = login_of(request, hub.signer, cookie)
+    if lid is not None:
+        await accounts.delete_login(conn, lid)
 
 
 def _set(request: Request, response: Response, name: str, value: dict[str, Any]) -> None:
@@ -103,17 +119,13 @@ async def me(request: Request) -> Response:
     hub = hub_of(request)
     out: dict[str, Any] = {"staff": None, "kiosk": None, "attendee": None}
     async with hub.read() as conn:
-        staff = hub.signer.loads(request.cookies.get(STAFF_COOKIE))
-        if staff and isinstance(staff.get("sid"), int):
-            p = await staff_principal(conn, staff["sid"])
-            if p is not None:
-                assert p.staff_id is not None
-                row = await accounts.staff_by_id(conn, p.staff_id)
-                out["staff"] = _staff_json(p, row.email, row.name)
-        kiosk = hub.signer.loads(request.cookies.get(KIOSK_COOKIE))
-        if kiosk and isinstance(kiosk.get("sid"), int) and isinstance(kiosk.get("session"), str):
-            if await staff_principal(conn, kiosk["sid"]) is not None:
-                out["kiosk"] = {"session_id": kiosk["session"]}
+        staff = await staff_cookie(conn, request, hub.signer)
+        if staff is not None:
+            p, row = staff
+            out["staff"] = _staff_json(p, row.email, row.name)
+        kiosk = await kiosk_cookie(conn, request, hub.signer)
+        if kiosk is not None:
+            out["kiosk"] = {"session_id": kiosk.session_id}
         att = hub.signer.loads(request.cookies.get(ATTENDEE_COOKIE))
         if att and isinstance(att.get("aid"), int):
             arow = await attendees.names_of(conn, att["aid"])
@@ -130,18 +142,26 @@ async def staff_login(request: Request) -> Response:
     check_cross_site(request)
     body = await read_json(request, StaffLogin)
     hub = hub_of(request)
-    p = await _staff_password(request, hub, body.email, body.password)
-    async with hub.read() as conn:
-        row = await accounts.staff_by_id(conn, p.staff_id)
-    response = ok({"staff": _staff_json(p, row.email, row.name)})
-    _set(request, response, STAFF_COOKIE, {"sid": p.staff_id})
+    row = await _staff_password(request, hub, staff_keys(_address(request), body.email),
+                                body.email, body.password)
+    async with hub.tx() as conn:
+        lid = await open_login(conn, row)
+        await _end(conn, request, hub, STAFF_COOKIE)
+        await _end(conn, request, hub, KIOSK_COOKIE)
+    response = ok({"staff": _staff_json(principal_of(row), row.email, row.name)})
+    _set(request, response, STAFF_COOKIE, {"sid": row.id, "lid": lid})
     _clear(response, KIOSK_COOKIE)
     return response
 
 
 async def logout(request: Request) -> Response:
-    """Sign out staff and attendee. A kiosk leaves only through ``kiosk_exit``."""
+    """Sign out staff (ending that sign-in on every worker) and attendee. A kiosk leaves
+    only through ``kiosk_exit``."""
     check_cross_site(request)
+    hub = hub_of(request)
+    if login_of(request, hub.signer, STAFF_COOKIE) is not None:
+        async with hub.tx() as conn:
+            await _end(conn, request, hub, STAFF_COOKIE)
     response = ok(None)
     _clear(response, STAFF_COOKIE, ATTENDEE_COOKIE)
     return response
@@ -151,38 +171,43 @@ async def kiosk_login(request: Request) -> Response:
     check_cross_site(request)
     body = await read_json(request, KioskLogin)
     hub = hub_of(request)
-    p = await _staff_password(request, hub, body.email, body.password)
-    if not may_scan(p):
+    row = await _staff_password(request, hub, staff_keys(_address(request), body.email),
+                                body.email, body.password)
+    if not may_scan(principal_of(row)):
         raise Forbidden("Opening a kiosk needs the scan permission.")
-    async with hub.read() as conn:
+    async with hub.tx() as conn:
         found = await get_session(conn, body.session_id)
         if found is None:
             raise NotFound(f"No session {body.session_id!r}.")
-    response = ok({"kiosk": {"session_id": body.session_id}})
-    _set(request, response, KIOSK_COOKIE, {"sid": p.staff_id, "session": body.session_id})
+        lid = await open_login(conn, row, kiosk_session=found.id)
+        await _end(conn, request, hub, STAFF_COOKIE)
+        await _end(conn, request, hub, KIOSK_COOKIE)
+    response = ok({"kiosk": {"session_id": found.id}})
+    _set(request, response, KIOSK_COOKIE, {"sid": row.id, "lid": lid, "session": found.id})
     _clear(response, STAFF_COOKIE, ATTENDEE_COOKIE)
     return response
 
 
 async def kiosk_exit(request: Request) -> Response:
-    """Unlock the tablet: the password of the staff member who locked it."""
+    """Unlock the tablet: the password of the staff member who locked it. A kiosk cookie
+    that no longer signs anyone in (revoked, expired) is simply dropped."""
     check_cross_site(request)
     body = await read_json(request, KioskExit)
     hub = hub_of(request)
-    kiosk = hub.signer.loads(request.cookies.get(KIOSK_COOKIE))
-    if not kiosk or not isinstance(kiosk.get("sid"), int):
-        response = ok(None)
-        _clear(response, KIOSK_COOKIE)
-        return response
-    throttle = hub.throttle
-    keys = [Key(k.item, ("kiosk-exit", *k.parts[1:]))
-            for k in staff_keys(_address(request), str(kiosk["sid"]))]
-    await throttle.check(keys)
     async with hub.read() as conn:
-        row = await accounts.staff_by_id(conn, kiosk["sid"])
-    if row is not None and not verify_password(row.password_hash, body.password):
-        await throttle.failed(keys)
-        raise Unauthorized("That password is not the one that opened this kiosk.")
+        kiosk = await kiosk_cookie(conn, request, hub.signer)
+    if kiosk is not None:
+        assert kiosk.staff_id is not None
+        keys = [Key(k.item, ("kiosk-exit", *k.parts[1:]))
+                for k in staff_keys(_address(request), str(kiosk.staff_id))]
+        attempt = await hub.throttle.attempt(keys)
+        async with hub.read() as conn:
+            row = await accounts.staff_by_id(conn, kiosk.staff_id)
+        if not await hub.passwords.verify(row.password_hash if row else None, body.password):
+            raise Unauthorized("That password is not the one that opened this kiosk.")
+        await attempt.succeeded(clear_account=True)
+        async with hub.tx() as conn:
+            await _end(conn, request, hub, KIOSK_COOKIE)
     response = ok(None)
     _clear(response, KIOSK_COOKIE)
     return response
@@ -190,7 +215,8 @@ async def kiosk_exit(request: Request) -> Response:
 
 async def attendee_login(request: Request) -> Response:
     """Identify an attendee by email or a labelled custom field (e.g. "Registration ID"),
-    plus the app password when the event has one."""
+    plus the app password when the event has one. Every try is counted first; one that
+    finds the attendee is given back."""
     check_cross_site(request)
     body = await read_json(request, AttendeeLogin)
     ident = body.identifier.strip()
@@ -199,14 +225,12 @@ async def attendee_login(request: Request) -> Response:
     if len(ident) > 320:
         raise Invalid("identifier", "is too long")
     hub = hub_of(request)
-    throttle, keys = hub.throttle, attendee_keys(_address(request))
-    await throttle.check(keys)
+    attempt = await hub.throttle.attempt(attendee_keys(_address(request)))
     async with hub.tx() as conn:
         app = await app_row(conn)
         if app.app_password:
             given = (body.app_password or "").strip()
             if not hmac.compare_digest(given.encode(), app.app_password.strip().encode()):
-                await throttle.failed(keys)
                 raise Unauthorized("That event password is not right.")
         labelled = [name for name in CUSTOM_FIELDS if getattr(app, f"custom_attendee_{name}")]
         rows = await attendees.identify(conn, ident, labelled)
@@ -214,9 +238,9 @@ async def attendee_login(request: Request) -> Response:
     if by_email:
         rows = by_email
     if not rows:
-        await throttle.failed(keys)
         raise CheckinRefused("unknown_attendee",
                              "We could not find you. Check the spelling, or ask at the desk.")
+    await attempt.succeeded()
     if len({r.id for r in rows}) > 1:
         raise Conflict("More than one attendee matches that. Please use your email address.")
     row = rows[0]

@@ -101,9 +101,15 @@ def attendee_id(db: DatabaseURL, external_id: str) -> int:
 
 
 def sign_in(client: Any, cookie: str, payload: dict[str, Any]) -> Any:
-    """Make ``client`` a browser signed in with ``cookie`` (and a CSRF token to echo)."""
+    """Make ``client`` a browser signed in with ``cookie`` (and a CSRF token to echo). A staff
+    or kiosk payload without a sign-in id gets a new sign-in recorded."""
     from hub.auth.cookies import CSRF_COOKIE, CSRF_HEADER, Signer
     from tests.conftest import SECRET
+    from tests.signins import signed_in
+
+    if "sid" in payload and "lid" not in payload:
+        db = client.app.state.hub.settings.database
+        payload = signed_in(db, payload["sid"], payload.get("session"))
 
     client.headers.pop("API-Key", None)
     client.cookies.clear()

@@ -21,6 +21,7 @@ from storage.engine import make_engine
 from storage.tables import T_APP
 from tests.conftest import SECRET
 from tests.realtime.helpers import Event, attendee_id, make_event
+from tests.signins import signed_in
 
 Session = Any  # starlette's WebSocketTestSession
 
@@ -62,7 +63,8 @@ def staff_cookie(settings: Settings, permissions: list[str]) -> str:
         await engine.dispose()
         return sid
 
-    return f"{STAFF_COOKIE}={Signer(SECRET).dumps({'sid': asyncio.run(go())})}"
+    payload = signed_in(settings.database, asyncio.run(go()))
+    return f"{STAFF_COOKIE}={Signer(SECRET).dumps(payload)}"
 
 
 def attendee_cookie(settings: Settings, external_id: str) -> str:
