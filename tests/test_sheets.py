@@ -579,7 +579,7 @@ def test_cell_time(value: Any, expected: dt.time) -> None:
 
 
 @pytest.mark.parametrize(("value", "says"), [
-    ("soon", "is not a time"), ("25:00", "is not a time"), ("2026-05-04", "not a time of day"),
+    ("soon", "is not a time"), ("25:00", "is not a time"), ("2026-05-04", "is not a time"),
     (dt.datetime(2026, 5, 4, 9, 0), "not a time of day"), (930, "not a time of day"),
 ])
 def test_cell_time_refuses(value: Any, says: str) -> None:
