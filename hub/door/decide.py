@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -117,6 +118,27 @@ def parse_timestamp(value: str | None, tz: Any) -> dt.datetime | None:
     return parsed.astimezone(dt.UTC)
 
 
+def stored_key(session_id: str, action: str, principal: Principal,
+               body: DoorRequest) -> str | None:
+    """The key a door answer is remembered under: the client's ``idempotency_key`` scoped to
+    the session, the action and the caller (``Principal.scope``), or None without one."""
+    if body.idempotency_key is None:
+        return None
+    return f"{session_id}/{action}/{principal.scope}/{body.idempotency_key}"
+
+
+def fingerprint(action: str, door_: rules.Door, ident: tuple[str, str] | None,
+                body: DoorRequest) -> str:
+    """What a remembered answer was an answer to: the action, who was named (or the attendee
+    acting for themself), and every field of the body that changes what happens (code,
+    delivery format, source, override and its reason, note, timestamp). A retry sends the
+    same; a reused key with another request does not."""
+    who: Any = list(ident) if ident is not None else door_.attendee_id
+    fields = [action, who, body.code, body.delivery_format, body.source, body.override,
+              body.override_reason, body.note, body.timestamp]
+    return hashlib.sha256(msgspec.json.encode(fields)).hexdigest()
+
+
 @dataclass
 class Item:
     """One waiting door request."""
@@ -126,8 +148,9 @@ class Item:
     action: str
     body: DoorRequest
     ident: tuple[str, str] | None
-    key: str | None  # the stored idempotency key: "{session}/{action}/{idempotency_key}"
+    key: str | None  # the stored idempotency key (``stored_key``)
     future: asyncio.Future[bytes]
+    fingerprint: str = ""  # the request's ``fingerprint`` (with a key)
 
 
 @dataclass
