@@ -117,3 +117,24 @@ def test_a_reused_key_in_one_batch_is_refused(api: TestClient, settings: Setting
     assert isinstance(first, bytes) and third == first
     assert getattr(second, "reason", None) == "idempotency_key_reused"
     assert in_room(api, sid) == 1
+
+
+def test_removal_forgets_the_answers_of_what_it_removed(api: TestClient,
+                                                        settings: Settings) -> None:
+    sid = make_session(settings.database, capacity=10)
+    make_attendees(settings.database, 2)
+    first = door(api, sid, external_id="A0001", idempotency_key="scan-1")
+    kept = door(api, sid, external_id="A0002", idempotency_key="scan-2")
+    assert first.status_code == kept.status_code == 200
+    r = api.post(f"/api/v2/sessions/{sid}/attendance/remove", json={"external_id": "A0001"})
+    assert r.status_code == 200 and r.json()["data"]["found"] == 1, r.text
+
+    # The retry is a fresh check-in (a new seq and a record that exists), not the old answer.
+    again = door(api, sid, external_id="A0001", idempotency_key="scan-1")
+    assert again.status_code == 200, again.text
+    assert again.content != first.content
+    assert again.json()["data"]["seq"] == 4 and in_room(api, sid) == 2
+    records = api.get(f"/api/v2/sessions/{sid}/attendance").json()["data"]
+    assert sorted(r["user"]["external_id"] for r in records) == ["A0001", "A0002"]
+    # What was not removed keeps its answer.
+    assert door(api, sid, external_id="A0002", idempotency_key="scan-2").content == kept.content
