@@ -122,7 +122,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             throttle = Throttle(settings)
             node = Node(db, settings)
             await node.start()
-            door = DoorService(db, signer, node)
+            door = DoorService(db, signer, node, late_scan_hours=settings.late_scan_hours)
             hub = Hub(settings=settings, db=db, signer=signer, throttle=throttle, node=node,
                       door=door, sink=node, passwords=passwords)
             app.state.hub = hub

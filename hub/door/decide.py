@@ -115,7 +115,10 @@ def parse_timestamp(value: str | None, tz: Any) -> dt.datetime | None:
         raise Invalid("timestamp", f"{value!r} is not an ISO-8601 date and time") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=tz or dt.UTC)
-    return parsed.astimezone(dt.UTC)
+    try:
+        return parsed.astimezone(dt.UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+05:00, 9999-12-31T23:59:59-05:00
+        raise Invalid("timestamp", f"{value!r} is out of range") from None
 
 
 def stored_key(session_id: str, action: str, principal: Principal,
@@ -161,6 +164,7 @@ class Tally:
     registered: int
     checked_in: int
     in_room: int
+    earliest: dt.datetime | None = None  # the earliest a scan's timestamp may be
 
 
 def decide(item: Item, s: LoadedSession, person: Person, current: RecordState | None,
@@ -180,7 +184,7 @@ def decide(item: Item, s: LoadedSession, person: Person, current: RecordState | 
                                   registered=person.registered)
     view = state.view()
     given = parse_timestamp(body.timestamp, s.ctx.tz)
-    at = rules.action_time(door_, given, at_now, view, action)
+    at = rules.action_time(door_, given, at_now, view, action, earliest=tally.earliest)
     overridden: list[str] = []
     if action == "checkin":
         admission = rules.admit(s.view, attendee, view, door_, code=body.code,

@@ -45,6 +45,7 @@ from starlette.requests import HTTPConnection
 from hub.auth.accounts import hash_api_key
 from hub.auth.cookies import Signer, authenticate
 from hub.auth.principal import Principal
+from hub.domain import rules
 from hub.domain.dates import now
 from hub.domain.events import Encoded, EventSink
 from hub.door import store
@@ -96,10 +97,12 @@ class DoorService:
     Built and closed by the app's lifespan: ``close`` stops taking requests and settles the
     ones already queued (for at most ``DRAIN_S``) before the database goes away."""
 
-    def __init__(self, db: Database, signer: Signer, sink: EventSink) -> None:
+    def __init__(self, db: Database, signer: Signer, sink: EventSink, *,
+                 late_scan_hours: int = rules.LATE_SCAN_HOURS) -> None:
         self.db = db
         self.signer = signer
         self.sink = sink
+        self.late_scan_hours = late_scan_hours
         self.waiting = 0
         self.max_waiting = MAX_WAITING
         self.max_batch = MAX_BATCH
@@ -299,7 +302,9 @@ class DoorService:
                   if again else {})
 
         tally = Tally(seq=s.seq, registered=s.registered, checked_in=s.checked_in,
-                      in_room=s.in_room)
+                      in_room=s.in_room,
+                      earliest=rules.earliest_scan(s.ctx.date, s.ctx.tz, now(),
+                                                   self.late_scan_hours))
         plan = store.Plan(session_id=session_id)
         events: list[Encoded] = []
         acted: dict[int, dt.datetime] = {}  # item -> when it was decided (replays: never)
