@@ -60,6 +60,7 @@ from hub.errors import (
     ServiceUnavailable,
     Unauthorized,
 )
+from hub.outage import Outage, connection_lost
 from storage.engine import Database
 
 log = logging.getLogger("rollcall.door")
@@ -98,10 +99,12 @@ class DoorService:
     ones already queued (for at most ``DRAIN_S``) before the database goes away."""
 
     def __init__(self, db: Database, signer: Signer, sink: EventSink, *,
-                 late_scan_hours: int = rules.LATE_SCAN_HOURS) -> None:
+                 late_scan_hours: int = rules.LATE_SCAN_HOURS,
+                 outage: Outage | None = None) -> None:
         self.db = db
         self.signer = signer
         self.sink = sink
+        self.outage = outage or Outage()
         self.late_scan_hours = late_scan_hours
         self.waiting = 0
         self.max_waiting = MAX_WAITING
@@ -229,6 +232,11 @@ class DoorService:
                 _resolve(item, exc)
             return
         except Exception as exc:
+            if connection_lost(exc):  # one by one would only fail again, each after a wait
+                lost = self.outage.unavailable(exc, requests=len(batch))
+                for item in batch:
+                    _resolve(item, lost)
+                return
             if len(batch) == 1:
                 log.exception("door request failed")
                 _resolve(batch[0], exc)
