@@ -7,6 +7,7 @@ the commit.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
 from typing import Annotated, Any
 
@@ -248,7 +249,8 @@ async def submit_codeword(hub: Hub, principal: Principal, session_id: str,
 
 class CreditAdjustIn(msgspec.Struct):
     field: Text  # the field of study's name (any case)
-    credits: Annotated[float, msgspec.Meta(ge=0, le=1000)] | None
+    # A number or a numeric string ("1.5", as credits are written everywhere else), 0-1000.
+    credits: Annotated[float, msgspec.Meta(ge=0, le=1000)] | Text | None
     note: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
     external_id: Text | None = None
     email: Text | None = None
@@ -260,6 +262,7 @@ async def adjust_credit(hub: Hub, principal: Principal, session_id: str,
     """Set the credits awarded for one field of study of one attendee, with a note; the rule's
     own value stays visible as ``credits_earned``. ``credits: null`` removes the adjustment."""
     ident = identifier_of(body)
+    credits = _credits(body.credits)
 
     async def work(conn: AsyncConnection) -> RecordAnswer:
         s = await load_session(conn, session_id)
@@ -270,13 +273,26 @@ async def adjust_credit(hub: Hub, principal: Principal, session_id: str,
         _, user = await load_attendee(conn, session_id, attendee_id=None, ident=ident)
         state = await lock_record(conn, session_id, user.id)
         at = now()
-        await rows.set_credit_adjustment(conn, state.id, field.id, credits=body.credits,
+        await rows.set_credit_adjustment(conn, state.id, field.id, credits=credits,
                                          note=(body.note or "").strip() or None,
                                          actor=principal.actor, at=at)
         extras = (await load_extras(conn, [state.id]))[state.id]
         return RecordAnswer(record=serialize(state, user_of(user._mapping), extras, s.ctx, at))
 
     return await hub.db.run(work)
+
+
+def _credits(value: float | str | None) -> float | None:
+    """``credits`` as a number: a number as sent, or a numeric string. Raises Invalid."""
+    if not isinstance(value, str):
+        return value
+    try:
+        number = float(value.strip())
+    except ValueError:
+        number = math.nan
+    if not 0 <= number <= 1000:  # also refuses nan and inf
+        raise Invalid("credits", f"{value!r} is not a number of credits from 0 to 1000")
+    return number
 
 
 class CreditRules(msgspec.Struct):

@@ -122,6 +122,16 @@ def test_credit_rule_and_admin_adjustment_keeps_the_original(api: TestClient,
     assert field["credits"] == 1.5 and field["credits_earned"] == 2
     assert field["adjustment"]["note"] == "left early for a call"
     assert field["adjustment"]["by"].startswith("api_key:")
+    # credits as a string, as they are written everywhere else in the API
+    r = api.post(f"/api/v2/sessions/{sid}/attendance/credits",
+                 json={"external_id": "A0001", "field": "Ethics", "credits": " 1 "})
+    assert r.status_code == 200, r.text
+    assert attendance(api, sid)[0]["fields_of_study"][0]["credits"] == 1
+    for bad in ("one", "-1", "1001", "nan", "inf", ""):
+        r = api.post(f"/api/v2/sessions/{sid}/attendance/credits",
+                     json={"external_id": "A0001", "field": "Ethics", "credits": bad})
+        assert r.status_code == 422 and r.json()["field"] == "credits", (bad, r.text)
+    assert attendance(api, sid)[0]["fields_of_study"][0]["credits"] == 1
     r = api.post(f"/api/v2/sessions/{sid}/attendance/credits",
                  json={"external_id": "A0001", "field": "Nope", "credits": 1})
     assert r.status_code == 422 and "field" in r.json()["message"]
