@@ -237,13 +237,15 @@ async def delete_records(conn: AsyncConnection, session_id: str,
 
 
 async def clear_records(conn: AsyncConnection, session_id: str) -> int:
-    """Delete every record of the session and its remembered door answers; how many
-    records went."""
+    """Delete every record of the session, its registrations and its remembered door
+    answers; how many records went."""
     gone = (await conn.execute(
         sa.delete(T_RECORDS).where(T_RECORDS.c.session_id == session_id)
         .returning(T_RECORDS.c.id)
     )).all()
     await conn.execute(sa.delete(T_IDEMPOTENCY).where(T_IDEMPOTENCY.c.session_id == session_id))
+    await conn.execute(
+        sa.delete(T_REGISTRATIONS).where(T_REGISTRATIONS.c.session_id == session_id))
     return len(gone)
 
 
@@ -305,10 +307,10 @@ async def bump_counters(conn: AsyncConnection, session_id: str, *, registered: i
 
 
 async def reset_counters(conn: AsyncConnection, session_id: str) -> Any:
-    """No one checked in or in the room; the next seq. The row after."""
+    """No one registered, checked in or in the room; the next seq. The row after."""
     return (await conn.execute(
         sa.update(T_COUNTERS).where(T_COUNTERS.c.session_id == session_id)
-        .values(seq=T_COUNTERS.c.seq + 1, checked_in=0, in_room=0)
+        .values(seq=T_COUNTERS.c.seq + 1, registered=0, checked_in=0, in_room=0)
         .returning(*_COUNTER_RETURNING)
     )).one()
 

@@ -84,6 +84,9 @@ async def get_attendance(request: Request) -> Response:
 
 @operation("DELETE", "/sessions/{session_id}/attendance",
            summary="Clear all check-ins for a session", tag="Attendance", response=CountData,
+           description="Removes every record of the session and its registrations (the "
+           "preloaded attendees), so that preloading again re-synchronises the list; count is "
+           "how many records went.",
            errors=(401, 403, 404))
 async def clear_attendance(request: Request) -> Response:
     hub, _ = await caller(request)

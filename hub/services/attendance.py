@@ -129,8 +129,9 @@ async def remove(hub: Hub, session_id: str, body: RemoveIn) -> RemoveOut:
 
 
 async def clear(hub: Hub, session_id: str) -> int:
-    """Remove every record of the session (and its remembered idempotent answers); the
-    registrations stay. Returns how many records went."""
+    """Remove every record of the session, its registrations (so that preloading again
+    re-synchronises: whoever is not in the new list is gone) and its remembered idempotent
+    answers. Returns how many records went."""
     events: list[Encoded] = []
 
     async def work(conn: AsyncConnection) -> int:

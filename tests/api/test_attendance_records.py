@@ -180,7 +180,7 @@ def test_clear_counts_and_resets(api: TestClient, settings: Settings) -> None:
     r = api.delete(f"/api/v2/sessions/{sid}/attendance")
     assert r.json() == {"status": "ok", "code": "200", "data": {"count": 2}}
     counts = api.get(f"/api/v2/sessions/{sid}/counts").json()["data"]
-    assert counts == {"registered": 2, "checked_in": 0, "in_room": 0, "checked_out": 0,
+    assert counts == {"registered": 0, "checked_in": 0, "in_room": 0, "checked_out": 0,
                       "capacity": 2, "remaining": 2}
     assert kinds(settings, sid)[-1] == (3, "cleared", 2)
     # after a clear, the old idempotency key no longer answers for a record that is gone
@@ -220,6 +220,29 @@ def test_preload_registers_and_never_removes(api: TestClient, settings: Settings
     assert scalar(settings.database, sa.select(sa.func.count()).select_from(T_RECORDS)) == 3
     r = api.post(url, json=[{"first_name": "Nobody"}])
     assert r.status_code == 422 and "[0]" in r.json()["message"]
+
+
+def test_clear_then_preload_resynchronises(api: TestClient, settings: Settings) -> None:
+    """The reference's recipe: clear the session's attendance, then preload the new list;
+    whoever is no longer on it is gone (registration and record)."""
+    sid = make_session(settings.database, registrants_only=True)
+    other = make_session(settings.database)
+    url = f"/api/v2/sessions/{sid}/attendance/preload"
+    people = [{"external_id": f"P{i}", "first_name": f"P{i}"} for i in range(3)]
+    assert api.post(url, json=people[:2]).status_code == 200
+    api.post(f"/api/v2/sessions/{other}/attendance/preload", json=people[:1])
+    door(api, sid, external_id="P0")
+    assert api.delete(f"/api/v2/sessions/{sid}/attendance").status_code == 200
+    assert api.post(url, json=people[1:]).status_code == 200
+
+    assert sorted(x["user"]["external_id"] for x in attendance(api, sid)) == ["P1", "P2"]
+    counts = api.get(f"/api/v2/sessions/{sid}/counts").json()["data"]
+    assert (counts["registered"], counts["checked_in"]) == (2, 0)
+    r = api.post(f"/api/v2/sessions/{sid}/attendance/checkin", json={"external_id": "P0"})
+    assert r.status_code == 409 and r.json()["reason"] == "not_registered", r.text
+    # another session's registrations are untouched
+    assert [x["user"]["external_id"] for x in attendance(api, other)] == ["P0"]
+    assert api.get(f"/api/v2/sessions/{other}/counts").json()["data"]["registered"] == 1
 
 
 def test_unknown_session_is_404_everywhere(api: TestClient) -> None:
