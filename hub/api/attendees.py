@@ -33,7 +33,9 @@ def _int_param(request: Request, name: str, default: int, lo: int, hi: int) -> i
            errors=(400, 401, 403, 409, 413, 422),
            description="Matches by external_id, else by email (any case); null or omitted "
            "fields are left as they are. `sessions` registers the attendee for those session "
-           "ids (adds, never removes). Answers with how many distinct attendees were written.")
+           "ids (adds, never removes). Answers with how many distinct attendees were written. "
+           "Requests sent at once that bring the same new person (email or external_id) "
+           "create one attendee.")
 async def post_attendees(request: Request) -> Response:
     hub, _ = await caller(request)
     body = await read_json(request, attendees.AttendeesBody)
