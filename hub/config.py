@@ -155,7 +155,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError(f"ROLLCALL_CHANNEL_PREFIX: {prefix!r} has characters Redis keys avoid")
 
     days_raw = (env.get("ROLLCALL_IDEMPOTENCY_DAYS") or "7").strip()
-    if not days_raw.isdigit() or not 1 <= int(days_raw) <= 3650:
+    if not (days_raw.isascii() and days_raw.isdigit()) or not 1 <= int(days_raw) <= 3650:
         raise ConfigError(
             f"ROLLCALL_IDEMPOTENCY_DAYS: {days_raw!r} is not a whole number of days (1-3650)")
 
