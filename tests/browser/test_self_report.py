@@ -1,5 +1,5 @@
-"""Self-reporting ("Add a session I attended", with the session's code) and codewords, and the
-status line's action link to claim CE credit."""
+"""Self-reporting ("Add a session I attended", with the session's code) and codewords, the
+status line's action link to claim CE credit, and the certificate that lists the session."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import expect
+from pypdf import PdfReader
 
 from tests.browser.conftest import Seeded, shoot
 
@@ -70,3 +71,17 @@ def test_self_report_then_codewords_and_credit_link(
     shoot(page, artifacts, "codeword")
     [record] = seeded.api("GET", f"/sessions/{sid}/attendance")
     assert record["fields_of_study"][0]["codewords"]["valid_list"] == ["ledger"]
+
+    # Back on the schedule: the session shows as self-reported, and the certificate lists it.
+    page.goto("/")
+    item = page.locator("ul.schedule li", has_text="Tax Update 2026")
+    expect(item.locator(".pill.attended")).to_have_text("Self-reported")
+    with page.expect_download() as got:
+        page.click("#certificate")
+    pdf = got.value.path()
+    assert pdf is not None
+    text = " ".join(" ".join((p.extract_text() or "").split())
+                    for p in PdfReader(str(pdf)).pages)
+    assert "Val Remote" in text and "Tax Update 2026" in text and "Self-reported" in text
+    assert "Keynote" not in text  # attended nothing there
+    shoot(page, artifacts, "certificate-link")

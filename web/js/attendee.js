@@ -100,7 +100,16 @@ async function schedulePage() {
   const selfReport = el("button", { type: "button", class: "secondary", id: "self-report" },
     "Add a session I attended");
   selfReport.addEventListener("click", () => selfReportPanel(r.data));
-  app.append(el("div", { class: "topbar" }, selfReport));
+  const bar = el("div", { class: "topbar" }, selfReport);
+  app.append(bar);
+  if (who.attendee) {
+    // The certificate, once the attendee has earned credit somewhere.
+    const c = await api("GET", "/ui/certificate");
+    if (c.ok && c.data.available) {
+      bar.append(el("a", { href: "/my/certificate.pdf", id: "certificate", class: "button secondary",
+        download: "" }, "Download my CE certificate"));
+    }
+  }
   if (!r.data.length) app.append(el("p", { class: "muted" }, "No sessions yet."));
   let day = undefined;
   let list = null;
@@ -114,6 +123,7 @@ async function schedulePage() {
     list.append(el("li", {}, el("a", { href: `/sessions/${encodeURIComponent(s.id)}` },
       el("strong", {}, s.name),
       s.delivery_format ? el("span", { class: "pill" }, s.delivery_format) : null,
+      s.attended ? el("span", { class: "pill attended" }, s.attended === "self-reported" ? "Self-reported" : "Attended") : null,
       el("div", { class: "when" }, when(s)))));
   }
 }
