@@ -3,17 +3,26 @@ handlers; the work is in ``hub.services.ce``."""
 
 from __future__ import annotations
 
+import datetime as dt
+import time
+from typing import Annotated
+from urllib.parse import quote
+
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
 from hub.api.spec import operation
 from hub.auth.principal import may_administer
+from hub.domain.dates import iso
 from hub.domain.status import SessionStatus
 from hub.envelope import ok
 from hub.errors import Forbidden, Invalid
 from hub.http import read_json
 from hub.services import ce
-from hub.state import hub_of
+from hub.state import caller, hub_of
+
+LINK_MAX_MINUTES = 24 * 60
 
 _STATUS = (
     "The attendee's status in the session: state (not_registered, registered, checked_in, "
@@ -24,13 +33,19 @@ _STATUS = (
 
 @operation("GET", "/sessions/{session_id}/status", summary="An attendee's status in a session",
            tag="Status", response=SessionStatus, errors=(401, 403, 404, 422),
-           query=(("external_id", str, "the attendee (not needed when the attendee asks)"),),
+           query=(("external_id", str, "the attendee (not needed when the attendee asks)"),
+                  ("token", str, "a sign-in link's token instead of an API key")),
            description=_STATUS + " An API key or an admin names the attendee by external_id; "
-           "a signed-in attendee asks for themself.")
+           "a signed-in attendee asks for themself; a host app may send the token of a link "
+           "from POST /attendees/{external_id}/link instead of an API key (401 link_invalid "
+           "or link_expired).")
 async def get_status(request: Request) -> Response:
     hub = hub_of(request)
-    principal = await hub.principal(request)
     sid = request.path_params["session_id"]
+    token = request.query_params.get("token")
+    if token is not None:  # a host app's sign-in link stands in for an API key
+        return ok(await ce.status(hub, sid, hub.signer.read_link(token, time.time())))
+    principal = await hub.principal(request)
     if principal.kind == "attendee" and principal.attendee_id is not None:
         return ok(await ce.status(hub, sid, principal.attendee_id))
     if not may_administer(principal):
@@ -40,6 +55,38 @@ async def get_status(request: Request) -> Response:
         raise Invalid("external_id", "name the attendee")
     aid = await ce.attendee_by_external_id(hub, external_id)
     return ok(await ce.status(hub, sid, aid))
+
+
+class LinkIn(msgspec.Struct):
+    minutes: Annotated[int, msgspec.Meta(ge=1, le=LINK_MAX_MINUTES)] = 15
+    session_id: Annotated[str, msgspec.Meta(max_length=16)] | None = None
+
+
+class LinkOut(msgspec.Struct):
+    url: str
+    token: str
+    expires_at: str
+
+
+@operation("POST", "/attendees/{external_id}/link",
+           summary="A signed, expiring link that signs the attendee into the web client",
+           tag="Status", request=LinkIn, response=LinkOut, errors=(400, 401, 403, 404, 422),
+           description="For a host app that signs its users in itself: open `url` in the "
+           "app's browser and the attendee is signed in (to the session's page with "
+           "session_id, else the schedule). The link works until expires_at (minutes, default "
+           f"15, at most {LINK_MAX_MINUTES}); `token` may also be sent to GET "
+           "/sessions/{id}/status?token= instead of an API key. Admins and API keys only.")
+async def post_link(request: Request) -> Response:
+    hub, _ = await caller(request)
+    body = await read_json(request, LinkIn)
+    aid = await ce.attendee_by_external_id(hub, request.path_params["external_id"])
+    expires = int(time.time()) + body.minutes * 60
+    token = hub.signer.link_token(aid, expires)
+    url = hub.url(f"/link/{token}")
+    if body.session_id:
+        url += "?next=" + quote(f"/sessions/{body.session_id}", safe="")
+    return ok(LinkOut(url=url, token=token,
+                      expires_at=iso(dt.datetime.fromtimestamp(expires, dt.UTC)) or ""))
 
 
 @operation("POST", "/sessions/{session_id}/attendance/claimed",

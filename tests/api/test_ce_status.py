@@ -13,7 +13,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from hub.app import create_app
-from hub.auth.cookies import ATTENDEE_COOKIE
+from hub.auth.cookies import ATTENDEE_COOKIE, Signer
 from hub.config import Settings
 from tests.door.kit import attendee_id, make_attendees, make_session, sign_in
 
@@ -27,7 +27,7 @@ def app_client(settings: Settings, api_key: str) -> Iterator[tuple[TestClient, d
     """A browser-like client (signed in as an attendee later) and the API key's headers; the
     hub's public URL is https, so the register action is offered."""
     https = dataclasses.replace(settings, public_url=PUBLIC)
-    with TestClient(create_app(https), raise_server_exceptions=False) as c:
+    with TestClient(create_app(https), base_url=PUBLIC, raise_server_exceptions=False) as c:
         yield c, {"API-Key": api_key}
 
 
@@ -157,3 +157,43 @@ def test_messages_self_registration_and_self_report_rules(
     # Only the attendee themself, an admin or an API key.
     c.cookies.clear()
     refused(c.post(report, json={}), "unauthorized", 401)
+
+
+def test_link_hand_off_signs_the_attendee_in_and_stands_in_for_a_key(
+        app_client: tuple[TestClient, dict[str, str]], settings: Settings) -> None:
+    c, key = app_client
+    db = settings.database
+    sid = make_session(db)
+    make_attendees(db, 1, register=[sid])
+    link = ok(c.post("/api/v2/attendees/A0001/link", json={"minutes": 5, "session_id": sid},
+                     headers=key))
+    assert link["url"] == f"{PUBLIC}/link/{link['token']}?next=%2Fsessions%2F{sid}"
+    refused(c.post("/api/v2/attendees/A0001/link", json={"minutes": 0}, headers=key),
+            "invalid", 422)
+    refused(c.post("/api/v2/attendees/nobody/link", json={}, headers=key),
+            "unknown_attendee", 404)
+    refused(c.post("/api/v2/attendees/A0001/link", json={}), "unauthorized", 401)
+
+    # The widget's status request carries the token instead of an API key.
+    mine = ok(c.get(f"/api/v2/sessions/{sid}/status", params={"token": link["token"]}))
+    assert mine["state"] == "registered"
+    # Opening the link signs the browser in and lands on the session's page.
+    opened = c.get(link["url"], follow_redirects=False)
+    assert (opened.status_code, opened.headers["location"]) == (303, f"/sessions/{sid}")
+    assert ok(c.get(f"/api/v2/sessions/{sid}/status")) == mine
+    assert ok(c.get("/auth/me"))["attendee"]["first_name"] == "First1"
+
+    token = link["token"]
+    tampered = token[:-3] + ("AAA" if token[-3:] != "AAA" else "BBB")
+    expired = c.app.state.hub.signer.link_token(attendee_id(db, "A0001"),  # type: ignore[attr-defined]
+                                                int(dt.datetime.now().timestamp()) - 1)
+    foreign = Signer("another-secret-key-42").link_token(attendee_id(db, "A0001"),
+                                                         int(dt.datetime.now().timestamp()) + 60)
+    for bad, reason in ((tampered, "link_invalid"), (expired, "link_expired"),
+                        (foreign, "link_invalid"), ("not-a-token", "link_invalid")):
+        refused(c.get(f"/api/v2/sessions/{sid}/status", params={"token": bad}), reason, 401)
+        c.cookies.clear()
+        page = c.get(f"/link/{bad}", follow_redirects=False)
+        assert page.status_code == 401 and "rollcall_attendee" not in page.headers.get(
+            "set-cookie", "")
+    assert "expired" in c.get(f"/link/{expired}").text
