@@ -276,9 +276,10 @@ _PG_OLD_RECORDS = (
 _PG_LOCK = """
 SELECT s.id, s.checkin_code, s.checkout_code, s.delivery_format, s.capacity,
        s.registrants_only, s.registration_levels, s.date, s.start_time, s.end_time,
-       s.credit_rule, c.seq, c.registered, c.checked_in, c.in_room, c.epoch,
+       s.credit_rule, s.ce_minutes, c.seq, c.registered, c.checked_in, c.in_room, c.epoch,
        (SELECT timezone FROM app_settings WHERE id = 1) AS app_tz,
-       (SELECT credit_rule FROM app_settings WHERE id = 1) AS app_rule
+       (SELECT credit_rule FROM app_settings WHERE id = 1) AS app_rule,
+       (SELECT self_report_credit FROM app_settings WHERE id = 1) AS app_self_report_credit
 FROM sessions s JOIN session_counters c ON c.session_id = s.id
 WHERE s.id = %(sid)s
 FOR UPDATE OF c"""

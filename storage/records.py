@@ -61,6 +61,8 @@ def dialect_insert(conn: AsyncConnection, table: sa.Table) -> Any:
 
 _APP_TZ = sa.select(T_APP.c.timezone).where(T_APP.c.id == 1).scalar_subquery()
 _APP_RULE = sa.select(T_APP.c.credit_rule).where(T_APP.c.id == 1).scalar_subquery()
+_APP_SELF_REPORT = (sa.select(T_APP.c.self_report_credit).where(T_APP.c.id == 1)
+                    .scalar_subquery())
 
 # The columns of ``session_row``: the door's view of a session, its counters, and the event's
 # time zone and credit rule.
@@ -68,10 +70,11 @@ SESSION_COLUMNS = (
     T_SESSIONS.c.id, T_SESSIONS.c.checkin_code, T_SESSIONS.c.checkout_code,
     T_SESSIONS.c.delivery_format, T_SESSIONS.c.capacity, T_SESSIONS.c.registrants_only,
     T_SESSIONS.c.registration_levels, T_SESSIONS.c.date, T_SESSIONS.c.start_time,
-    T_SESSIONS.c.end_time, T_SESSIONS.c.credit_rule,
+    T_SESSIONS.c.end_time, T_SESSIONS.c.credit_rule, T_SESSIONS.c.ce_minutes,
     T_COUNTERS.c.seq, T_COUNTERS.c.registered, T_COUNTERS.c.checked_in,
     T_COUNTERS.c.in_room, T_COUNTERS.c.epoch,
     _APP_TZ.label("app_tz"), _APP_RULE.label("app_rule"),
+    _APP_SELF_REPORT.label("app_self_report_credit"),
 )
 
 

@@ -38,6 +38,16 @@ class AppSettingsRow(SQLModel, table=True):
     secret_key: str | None = None
     # The event-wide CE credit rule (see hub.domain.credit); sessions may override it.
     credit_rule: dict | None = Field(default=None, sa_column=sa.Column(JSONType, nullable=True))  # type: ignore[type-arg]
+    # The attendee app's status line: one message per state (hub.domain.status); null: defaults.
+    status_messages: dict | None = Field(default=None, sa_column=sa.Column(JSONType, nullable=True))  # type: ignore[type-arg]
+    # Whether self-reported sessions earn CE credit (null: they do).
+    self_report_credit: bool | None = None
+    # The certificate (hub.domain.certificate): its title, issuer, sponsor id, signature, logo.
+    certificate_title: str | None = None
+    certificate_issuer: str | None = None
+    certificate_sponsor_id: str | None = None
+    certificate_signature: str | None = None
+    certificate_logo: bytes | None = Field(default=None, sa_column=sa.Column(sa.LargeBinary, nullable=True))
 
 
 class SessionRow(SQLModel, table=True):
@@ -66,6 +76,8 @@ class SessionRow(SQLModel, table=True):
     hidden: bool | None = None
     credit_url: str | None = None
     credit_rule: dict | None = Field(default=None, sa_column=sa.Column(JSONType, nullable=True))  # type: ignore[type-arg]
+    # Attendees may put the session on their own schedule (the status's ``register`` action).
+    self_registration: bool | None = None
     created_at: datetime = Field(sa_column=_ts(False))
 
 
@@ -270,6 +282,40 @@ class CreditAdjustmentRow(SQLModel, table=True):
     at: datetime = Field(sa_column=_ts(False))
 
 
+class CreditClaimRow(SQLModel, table=True):
+    """The external credit site (or an integrator) said this attendee claimed the session's
+    credit: the status becomes ``credit_claimed`` for good."""
+
+    __tablename__ = "credit_claims"
+    session_id: str = Field(
+        sa_column=sa.Column(
+            sa.String(16), sa.ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    attendee_id: int = Field(
+        sa_column=sa.Column(
+            sa.Integer, sa.ForeignKey("attendees.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    claimed_at: datetime = Field(sa_column=_ts(False))
+    actor: str | None = None
+
+
+class CertificateRow(SQLModel, table=True):
+    """An attendee's certificate for the event: its verification code, issued once and kept
+    (a certificate downloaded again shows the same code); revoked ones verify as revoked."""
+
+    __tablename__ = "certificates"
+    attendee_id: int = Field(
+        sa_column=sa.Column(
+            sa.Integer, sa.ForeignKey("attendees.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    code: str = Field(sa_column=sa.Column(sa.String(12), nullable=False, unique=True))
+    issued_at: datetime = Field(sa_column=_ts(False))
+    revoked_at: datetime | None = Field(default=None, sa_column=_ts())
+
+
 class SessionEventRow(SQLModel, table=True):
     """The per-session event log the real-time hub publishes and replays (``?since=``)."""
 
@@ -471,6 +517,8 @@ T_HISTORY = CheckinHistoryRow.__table__  # type: ignore[attr-defined]
 T_OVERRIDES = OverrideRow.__table__  # type: ignore[attr-defined]
 T_CODEWORD_SUBMISSIONS = CodewordSubmissionRow.__table__  # type: ignore[attr-defined]
 T_CREDIT_ADJUSTMENTS = CreditAdjustmentRow.__table__  # type: ignore[attr-defined]
+T_CREDIT_CLAIMS = CreditClaimRow.__table__  # type: ignore[attr-defined]
+T_CERTIFICATES = CertificateRow.__table__  # type: ignore[attr-defined]
 T_EVENTS = SessionEventRow.__table__  # type: ignore[attr-defined]
 T_IDEMPOTENCY = IdempotencyRow.__table__  # type: ignore[attr-defined]
 T_DOOR_LOG = DoorLogRow.__table__  # type: ignore[attr-defined]

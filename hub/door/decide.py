@@ -66,10 +66,16 @@ def door_for(principal: Principal, requested_source: str | None, session_id: str
     - API key: any source it names (default ``api``); codes asked only for web/self-report.
     - staff: needs the scan permission; always ``scan``; no codes; override with permission.
     - kiosk: locked to one session; always ``kiosk``; no codes; no override.
-    - attendee: ``web`` (or ``self-report`` when asked); codes asked; no override.
+    - attendee: ``web``; codes asked; no override.
+
+    A self-report is not a door action (it never puts anyone in the room): it is
+    ``POST /sessions/{id}/attendance/self-report``, and the door refuses that source.
     """
     if requested_source is not None and requested_source not in rules.SOURCES:
         raise Invalid("source", f"{requested_source!r} is not one of {', '.join(rules.SOURCES)}")
+    if requested_source == "self-report":
+        raise Invalid("source", "a self-report is POST /api/v2/sessions/{id}/attendance/"
+                      "self-report (a completed record, never a presence in the room)")
     kind = principal.kind
     if kind == "api_key":
         source = requested_source or "api"
@@ -84,8 +90,7 @@ def door_for(principal: Principal, requested_source: str | None, session_id: str
             raise Forbidden("This kiosk is set up for another session.")
         return _door("kiosk", principal, may_override=False, may_backdate=False)
     if kind == "attendee":
-        source = "self-report" if requested_source == "self-report" else "web"
-        return _door(source, principal, may_override=False, may_backdate=False,
+        return _door("web", principal, may_override=False, may_backdate=False,
                      attendee_id=principal.attendee_id)
     raise Forbidden("Only staff, kiosks, attendees and API keys use the door.")
 

@@ -135,6 +135,18 @@ class MeFrame(_Frame, tag="me"):
     checkout_time: str | None = None
 
 
+class SessionStatusFrame(_Frame, tag="session_status"):
+    """The attendee's status in the session as ``GET /sessions/{id}/status`` answers it: sent
+    when it changes (a check-in, a check-out, a self-report, a registration, a claimed
+    credit)."""
+
+    session_id: str
+    state: str
+    message: str
+    action: str | None = None
+    action_url: str | None = None
+
+
 class SeatsFrame(_Frame, tag="seats"):
     session_id: str
     seq: int
@@ -317,6 +329,14 @@ class BusPrompt(msgspec.Struct, tag="prompt", tag_field="t"):
     field: str | None = None
 
 
+class BusStatus(msgspec.Struct, tag="status", tag_field="t"):
+    """On a session channel: one attendee's status in the session may have changed (no seq of
+    its own); their listeners re-read it."""
+
+    session_id: str
+    attendee_id: int
+
+
 class BusRefresh(msgspec.Struct, tag="refresh", tag_field="t"):
     """On a session channel or the event-wide channel: the session was created, edited or
     deleted; re-read its settings (capacity, name) from the database."""
@@ -327,13 +347,15 @@ class BusRefresh(msgspec.Struct, tag="refresh", tag_field="t"):
 _bus_encoder = msgspec.json.Encoder()
 _bus_event_wide = msgspec.json.Decoder(BusCounts | BusRefresh)
 _bus_prompt = msgspec.json.Decoder(BusPrompt)
+_bus_status = msgspec.json.Decoder(BusStatus)
 
 # A session channel carries stored events (the exact bytes of session_events.payload) after
-# the byte b"E", prompts after b"P" and refreshes after b"R". The event-wide channel carries
-# BusCounts and BusRefresh.
+# the byte b"E", prompts after b"P", refreshes after b"R" and attendee status changes after
+# b"S". The event-wide channel carries BusCounts and BusRefresh.
 EVENT_MARK = b"E"
 PROMPT_MARK = b"P"
 REFRESH_MARK = b"R"
+STATUS_MARK = b"S"
 
 
 def bus_event(payload: bytes) -> bytes:
@@ -358,3 +380,11 @@ def bus_refresh(session_id: str) -> bytes:
 
 def read_bus_prompt(data: bytes) -> BusPrompt:
     return _bus_prompt.decode(data[1:])
+
+
+def bus_status(msg: BusStatus) -> bytes:
+    return STATUS_MARK + _bus_encoder.encode(msg)
+
+
+def read_bus_status(data: bytes) -> BusStatus:
+    return _bus_status.decode(data[1:])
