@@ -46,6 +46,11 @@ REASONS: dict[str, Reason] = {
         "Choose in-person or virtual to check in to this hybrid session."),
     "unknown_attendee": _refusal("Attendee not recognised.", status=404),
     "codeword_invalid": _refusal("That codeword is not one of this session's codewords."),
+    # Live engagement.
+    "poll_closed": Reason("This poll is not open for answers.", 409),
+    "evaluation_locked": Reason("This session's evaluation is not open yet.", 409),
+    "evaluation_done": Reason("This evaluation was already submitted.", 409),
+    "question_limit": Reason("Too many questions in a short time; wait a moment.", 429),
     # Requests the hub cannot take.
     "bad_request": Reason("The request is not one the hub understands.", 400, close=4400),
     "malformed_json": Reason("The body is not valid JSON.", 400),

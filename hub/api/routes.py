@@ -9,6 +9,7 @@ from hub.api import (
     attendance,
     attendees,
     evaluations,
+    polls,
     reasons,
     reports,
     sessions,
@@ -18,8 +19,8 @@ from hub.api import (
 from hub.api.spec import OPERATIONS, openapi_json
 
 # Importing a module registers its handlers; these are the API's modules.
-MODULES = (app_settings, attendance, attendees, evaluations, reasons, sessions, staff, reports,
-           sheets)
+MODULES = (app_settings, attendance, attendees, evaluations, polls, reasons, sessions, staff,
+           reports, sheets)
 
 
 def api_routes() -> list[BaseRoute]:
