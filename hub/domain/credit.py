@@ -12,7 +12,9 @@ Conditions (each optional; all set ones must hold, else the field earns 0):
 - ``checkout_within_minutes``: last check-out no earlier than M minutes before the end (an
   attendee still in the room counts once the end is that close);
 - ``min_codewords``: at least this many valid codewords for the field (capped at the number the
-  field has, so a field without codewords never blocks credit).
+  field has, so a field without codewords never blocks credit);
+- ``evaluation_required``: the attendee submitted the session's evaluation (credit is
+  withheld until then, and given as soon as it is done).
 
 ``unit_minutes`` turns credit into minute units: every full unit attended earns 1 credit, and
 ``half_after_minutes`` more minutes earn a half credit (50 and 25: 75 minutes = 1.5), capped at
@@ -41,6 +43,7 @@ class CreditRule(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True)
     checkin_within_minutes: int | None = None
     checkout_within_minutes: int | None = None
     min_codewords: int | None = None
+    evaluation_required: bool | None = None
 
 
 RULE_KEYS = tuple(CreditRule.__struct_fields__)
@@ -58,7 +61,7 @@ def parse_rule(value: Any, field: str = "credit_rule") -> CreditRule | None:
         raise Invalid(field, str(exc)) from None
     for key in RULE_KEYS:
         v = getattr(rule, key)
-        if v is not None and v < 0:
+        if v is not None and not isinstance(v, bool) and v < 0:
             raise Invalid(f"{field}.{key}", "must not be negative")
     if rule.min_percent is not None and rule.min_percent > 100:
         raise Invalid(f"{field}.min_percent", "must be at most 100")
@@ -114,6 +117,7 @@ class Attendance:
     in_room: bool
     seconds: int  # total time attended, the open interval included
     now: dt.datetime
+    evaluation_complete: bool = False
 
 
 def parse_credits(raw: str | float | int | None) -> float | None:
@@ -135,6 +139,8 @@ def number(value: float) -> float | int:
 def rule_met(rule: CreditRule, attendance: Attendance, schedule: Schedule, *,
              valid_codewords: int, possible_codewords: int) -> bool:
     if attendance.first_checkin is None:
+        return False
+    if rule.evaluation_required and not attendance.evaluation_complete:
         return False
     if rule.min_percent is not None:
         if not schedule.length_seconds:

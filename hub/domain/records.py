@@ -251,6 +251,7 @@ def serialize(state: RecordState, user: AttendeeUser, extras: Extras, ctx: Sessi
         in_room=state.in_since is not None,
         seconds=seconds,
         now=now,
+        evaluation_complete=state.evaluation_complete,
     )
     fields = [_field_out(f, extras, ctx.rule, attendance, schedule, tz) for f in ctx.fields]
     return CheckinRecordOut(
