@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from storage.app import ensure_app_row
 from storage.tables import (
     T_APP,
     T_EVALUATION_QUESTIONS,
@@ -82,3 +83,34 @@ async def write_answers(conn: AsyncConnection, record_id: int,
         await conn.execute(sa.insert(T_EVALUATIONS), list(answers))
     await conn.execute(sa.update(T_RECORDS).where(T_RECORDS.c.id == record_id)
                        .values(evaluation_complete=True))
+
+
+async def app_settings(conn: AsyncConnection) -> Any:
+    """The event's unlock settings (a row of nulls when the event is not set up yet)."""
+    a = T_APP.c
+    row = (await conn.execute(sa.select(a.evaluation_unlock_minutes,
+                                        a.evaluation_requires_checkin).where(a.id == 1))).first()
+    if row is None:
+        row = (await conn.execute(sa.select(sa.null().label("evaluation_unlock_minutes"),
+                                            sa.null().label("evaluation_requires_checkin"))
+                                  )).first()
+    return row
+
+
+async def put_settings(conn: AsyncConnection, session_id: str | None, *,
+                       unlock_minutes: int | None, requires_checkin: bool | None) -> None:
+    values = {"evaluation_unlock_minutes": unlock_minutes,
+              "evaluation_requires_checkin": requires_checkin}
+    if session_id is None:
+        await ensure_app_row(conn)
+        await conn.execute(sa.update(T_APP).where(T_APP.c.id == 1).values(**values))
+    else:
+        await conn.execute(sa.update(T_SESSIONS).where(T_SESSIONS.c.id == session_id)
+                           .values(**values))
+
+
+async def is_complete(conn: AsyncConnection, session_id: str, attendee_id: int) -> bool:
+    r = T_RECORDS.c
+    row = (await conn.execute(sa.select(r.evaluation_complete).where(
+        r.session_id == session_id, r.attendee_id == attendee_id))).first()
+    return bool(row and row.evaluation_complete)
