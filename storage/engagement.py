@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage.app import random_id
+from storage.app import ensure_app_row, random_id
 from storage.records import dialect_insert
 from storage.tables import (
     T_APP,
@@ -70,9 +70,9 @@ async def answer(conn: AsyncConnection, *, poll_id: str, attendee_id: int, choic
     ins = dialect_insert(conn, T_POLL_RESPONSES).from_select(
         [r.poll_id, r.attendee_id, r.choice, r.created], open_poll)
     stmt = ins.on_conflict_do_update(index_elements=["poll_id", "attendee_id"],
-                                     set_={"choice": ins.excluded.choice})
-    result = await conn.execute(stmt)
-    return bool(result.rowcount)
+                                     set_={"choice": ins.excluded.choice}).returning(r.id)
+    # RETURNING, not rowcount: psycopg reports -1 for an upsert that wrote nothing.
+    return (await conn.execute(stmt)).first() is not None
 
 
 async def my_answers(conn: AsyncConnection, session_id: str, attendee_id: int) -> list[Any]:
@@ -165,8 +165,8 @@ async def vote(conn: AsyncConnection, *, question_id: int, attendee_id: int) -> 
     """Count the attendee's upvote once: False when they had already voted."""
     ins = dialect_insert(conn, T_QUESTION_VOTES).values(
         question_id=question_id, attendee_id=attendee_id).on_conflict_do_nothing(
-        index_elements=["question_id", "attendee_id"])
-    if not (await conn.execute(ins)).rowcount:
+        index_elements=["question_id", "attendee_id"]).returning(T_QUESTION_VOTES.c.question_id)
+    if (await conn.execute(ins)).first() is None:
         return False
     q = T_QUESTIONS.c
     await conn.execute(sa.update(T_QUESTIONS).where(q.id == question_id)
@@ -182,3 +182,15 @@ async def live_questions(conn: AsyncConnection, session_id: str) -> list[Any]:
              .where(q.session_id == session_id)
              .order_by(q.upvotes.desc(), q.created, q.id))
     return list(await conn.execute(query))
+
+
+async def set_qa_approval(conn: AsyncConnection, session_id: str | None,
+                          approval: bool | None) -> bool:
+    """The session's (or, ``session_id`` None, the event's) approval setting."""
+    if session_id is None:
+        await ensure_app_row(conn)
+        await conn.execute(sa.update(T_APP).where(T_APP.c.id == 1).values(qa_approval=approval))
+        return True
+    result = await conn.execute(sa.update(T_SESSIONS).where(T_SESSIONS.c.id == session_id)
+                                .values(qa_approval=approval))
+    return bool(result.rowcount)

@@ -10,6 +10,7 @@ from hub.api import (
     attendees,
     evaluations,
     polls,
+    questions,
     reasons,
     reports,
     sessions,
@@ -19,8 +20,8 @@ from hub.api import (
 from hub.api.spec import OPERATIONS, openapi_json
 
 # Importing a module registers its handlers; these are the API's modules.
-MODULES = (app_settings, attendance, attendees, evaluations, polls, reasons, sessions, staff,
-           reports, sheets)
+MODULES = (app_settings, attendance, attendees, evaluations, polls, questions, reasons, sessions,
+           staff, reports, sheets)
 
 
 def api_routes() -> list[BaseRoute]:

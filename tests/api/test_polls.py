@@ -10,8 +10,10 @@ from starlette.testclient import TestClient
 
 from hub.auth.cookies import ATTENDEE_COOKIE, STAFF_COOKIE
 from hub.config import Settings
+from hub.domain.dates import now
+from storage import engagement
 from storage.tables import T_POLL_RESPONSES
-from tests.api.rows import count
+from tests.api.rows import count, in_db
 from tests.door.kit import attendee_id, make_attendees, make_session, make_staff, sign_in
 
 
@@ -68,6 +70,11 @@ def test_draft_and_closed_polls_refuse_and_keep_results(api: TestClient,
         == "closed"
     refused(vote(api, sid, pid, "B"), "poll_closed", 409)
     refused(vote(api, sid, pid, "B", "A0002"), "poll_closed", 409)
+    # The write itself refuses too (a close that commits between the check and the write).
+    late = in_db(settings, lambda conn: engagement.answer(
+        conn, poll_id=pid, attendee_id=attendee_id(settings.database, "A0002"), choice="B",
+        at=now()))
+    assert late is False
     assert results(api, sid, pid)["counts"] == {"A": 1, "B": 0}
 
 
