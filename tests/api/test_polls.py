@@ -71,9 +71,9 @@ def test_draft_and_closed_polls_refuse_and_keep_results(api: TestClient,
     refused(vote(api, sid, pid, "B"), "poll_closed", 409)
     refused(vote(api, sid, pid, "B", "A0002"), "poll_closed", 409)
     # The write itself refuses too (a close that commits between the check and the write).
+    other = attendee_id(settings.database, "A0002")
     late = in_db(settings, lambda conn: engagement.answer(
-        conn, poll_id=pid, attendee_id=attendee_id(settings.database, "A0002"), choice="B",
-        at=now()))
+        conn, poll_id=pid, attendee_id=other, choice="B", at=now()))
     assert late is False
     assert results(api, sid, pid)["counts"] == {"A": 1, "B": 0}
 
