@@ -131,6 +131,22 @@ async def test_poll_results_reach_the_other_worker_coalesced_and_exact(
         await api.put(f"{a.url}/api/v2/sessions/{sid}/polls/{pid}", json={"revealed": True})
         await phone.wait_for(lambda d: (poll_in(d, pid) or {}).get("results", {}).get(
             "total") == 40, 15, "revealed results")
+
+        # A moderator unlocks the evaluation through worker A: the phone on B is told.
+        assert (await api.post(f"{a.url}/api/v2/sessions/{sid}/evaluation/unlock")
+                ).status_code == 200
+        await phone.wait_for(lambda d: (latest(d, "evaluation") or {}).get("open") is True,
+                             15, "the evaluation unlocked")
+        assert latest(phone, "evaluation")["opens_at"]  # type: ignore[index]
+
+        # A question asked through A reaches the dashboard and the phone on B.
+        r = await api.post(f"{a.url}/api/v2/sessions/{sid}/questions",
+                           json={"question": "Where are the slides?", "external_id": "A1"})
+        assert r.status_code == 201, r.text
+        for view in (dash, phone):
+            await view.wait_for(lambda d: [q["question"] for q in (latest(
+                d, "questions") or {}).get("questions", [])] == ["Where are the slides?"],
+                15, "the question")
         assert phone.problems == [] and dash.problems == []
     finally:
         await api.aclose()
