@@ -422,8 +422,10 @@ class SessionChannel(Inbox[SessionEvent | p.BusPrompt | p.BusRefresh]):
         if not what:
             return
         frames = await self._load_engagement(what)
-        self._engage_frames.update(frames)
         for key, frame in frames.items():
+            if self._engage_frames.get(key) == frame:
+                continue  # e.g. attendees' polls while results are hidden: nothing new
+            self._engage_frames[key] = frame
             await self._fanout(self.attendees if key.endswith(":attendee") else self.dashboards,
                                frame)
 
