@@ -50,6 +50,11 @@ REASONS: dict[str, Reason] = {
     "self_registration_closed": _refusal("Attendees may not register themselves for this "
                                          "session.", status=403),
     "no_credit": _refusal("No CE credit has been earned yet.", status=404),
+    # Live engagement.
+    "poll_closed": Reason("This poll is not open for answers.", 409),
+    "evaluation_locked": Reason("This session's evaluation is not open yet.", 409),
+    "evaluation_done": Reason("This evaluation was already submitted.", 409),
+    "question_limit": Reason("Too many questions in a short time; wait a moment.", 429),
     # Requests the hub cannot take.
     "bad_request": Reason("The request is not one the hub understands.", 400, close=4400),
     "malformed_json": Reason("The body is not valid JSON.", 400),

@@ -48,6 +48,11 @@ class AppSettingsRow(SQLModel, table=True):
     certificate_sponsor_id: str | None = None
     certificate_signature: str | None = None
     certificate_logo: bytes | None = Field(default=None, sa_column=sa.Column(sa.LargeBinary, nullable=True))
+    # Live engagement: questions wait for a moderator's approval; when evaluations unlock
+    # (minutes before the scheduled end; null: 10); whether they need a check-in.
+    qa_approval: bool | None = None
+    evaluation_unlock_minutes: int | None = None
+    evaluation_requires_checkin: bool | None = None
 
 
 class SessionRow(SQLModel, table=True):
@@ -78,6 +83,12 @@ class SessionRow(SQLModel, table=True):
     credit_rule: dict | None = Field(default=None, sa_column=sa.Column(JSONType, nullable=True))  # type: ignore[type-arg]
     # Attendees may put the session on their own schedule (the status's ``register`` action).
     self_registration: bool | None = None
+    # Live engagement overrides of the event's settings (null: as the event says).
+    qa_approval: bool | None = None
+    evaluation_unlock_minutes: int | None = None
+    evaluation_requires_checkin: bool | None = None
+    # A moderator opened the evaluation early.
+    evaluation_unlocked_at: datetime | None = Field(default=None, sa_column=_ts())
     created_at: datetime = Field(sa_column=_ts(False))
 
 
@@ -463,10 +474,19 @@ class PollRow(SQLModel, table=True):
     type: str = "multiple_choice"
     choices: list = Field(default_factory=list, sa_column=sa.Column(JSONType, nullable=False))  # type: ignore[type-arg]
     created: datetime = Field(sa_column=_ts(False))
+    # "draft" (not yet shown), "open" (attendees answer), "closed" (answers refused).
+    state: str = Field(default="draft", sa_column=sa.Column(
+        sa.String(8), nullable=False, server_default="draft"))
+    # Results shown to attendees too, not only to moderators.
+    revealed: bool = Field(default=False, sa_column=sa.Column(
+        sa.Boolean, nullable=False, server_default=sa.false()))
 
 
 class PollResponseRow(SQLModel, table=True):
+    """One answer per attendee per poll (changed in place while the poll is open)."""
+
     __tablename__ = "poll_responses"
+    __table_args__ = (sa.UniqueConstraint("poll_id", "attendee_id", name="uq_poll_answer_once"),)
     id: int | None = Field(default=None, primary_key=True)
     poll_id: str = Field(
         sa_column=sa.Column(sa.String(32), sa.ForeignKey("polls.id", ondelete="CASCADE"), index=True)
@@ -499,6 +519,46 @@ class QuestionRow(SQLModel, table=True):
     upvotes: int = 0
     answered: bool = False
     created: datetime = Field(sa_column=_ts(False))
+    # Shown to attendees only once approved (immediately unless the session asks approval).
+    approved: bool = Field(default=True, sa_column=sa.Column(
+        sa.Boolean, nullable=False, server_default=sa.true()))
+    hidden: bool = Field(default=False, sa_column=sa.Column(
+        sa.Boolean, nullable=False, server_default=sa.false()))
+    starred: bool = Field(default=False, sa_column=sa.Column(
+        sa.Boolean, nullable=False, server_default=sa.false()))
+
+
+class QuestionVoteRow(SQLModel, table=True):
+    """One upvote per attendee per question: the key settles double votes."""
+
+    __tablename__ = "question_votes"
+    question_id: int = Field(sa_column=sa.Column(
+        sa.Integer, sa.ForeignKey("questions.id", ondelete="CASCADE"), primary_key=True))
+    attendee_id: int = Field(sa_column=sa.Column(
+        sa.Integer, sa.ForeignKey("attendees.id", ondelete="CASCADE"), primary_key=True))
+
+
+class EvaluationQuestionRow(SQLModel, table=True):
+    """The evaluation form: the event's questions (``session_id`` null), or a session's own
+    set, which replaces the event's for that session."""
+
+    __tablename__ = "evaluation_questions"
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: str | None = Field(
+        default=None,
+        sa_column=sa.Column(
+            sa.String(16), sa.ForeignKey("sessions.id", ondelete="CASCADE"), nullable=True,
+            index=True,
+        ),
+    )
+    position: int = 0
+    kind: str  # "rating" | "multiple_choice" | "text"
+    text: str
+    # rating: five labels, "1 - Poor" .. "5 - Great"; multiple_choice: the choices.
+    choices: list | None = Field(default=None, sa_column=sa.Column(JSONType, nullable=True))  # type: ignore[type-arg]
+    required: bool = True
+    # Asked once per presenter of the session.
+    per_presenter: bool = False
 
 
 metadata = SQLModel.metadata
@@ -529,3 +589,5 @@ T_POLLS = PollRow.__table__  # type: ignore[attr-defined]
 T_POLL_RESPONSES = PollResponseRow.__table__  # type: ignore[attr-defined]
 T_QUESTIONS = QuestionRow.__table__  # type: ignore[attr-defined]
 T_STAFF_LOGINS = StaffLoginRow.__table__  # type: ignore[attr-defined]
+T_QUESTION_VOTES = QuestionVoteRow.__table__  # type: ignore[attr-defined]
+T_EVALUATION_QUESTIONS = EvaluationQuestionRow.__table__  # type: ignore[attr-defined]

@@ -5,6 +5,7 @@ import {
   tooMany, words,
 } from "./common.js";
 
+import { attendeePolls, evaluationPanel, questionsList } from "./engage.js";
 import { Live } from "./live.js";
 
 const app = $("#app");
@@ -14,6 +15,22 @@ let who = null; // GET /auth/me
 let channel = null; // /ws/attendee/{id}: my status, seats, moderators' prompts
 let shownStatus = null;
 let lastPrompt = null;
+const engaged = { polls: null, questions: null, evaluation: null }; // the newest frames
+
+/** (Re)draw the live engagement sections: polls, the evaluation, questions. */
+function drawEngagement(sid) {
+  const holder = $("#engagement");
+  if (!holder) return;
+  clear(holder);
+  if (engaged.evaluation) {
+    const ev = evaluationPanel(sid, engaged.evaluation, () => drawEngagement(sid));
+    if (ev) holder.append(ev);
+  }
+  if (engaged.polls && engaged.polls.polls.length) holder.append(attendeePolls(sid, engaged.polls.polls));
+  if (engaged.questions && engaged.questions.questions.length) {
+    holder.append(el("h2", {}, "Questions"), questionsList(engaged.questions));
+  }
+}
 
 function sessionIdFromPath() {
   const m = location.pathname.match(/^\/sessions\/([^/]+)\/?$/);
@@ -221,6 +238,8 @@ async function sessionPage(sid) {
   }
   if (!mine.in_room && (wantsCheckin || mine.checked_in)) app.append(checkinForm(s, mine));
   if (mine.checked_in && s.has_codewords) app.append(codewordForm(s));
+  app.append(el("div", { id: "engagement" }));
+  drawEngagement(sid);
 }
 
 /** The hub's status line for this attendee (GET /sessions/{id}/status, or a pushed
@@ -270,6 +289,14 @@ function listen(sid) {
     message: (msg) => {
       if (msg.type === "me" && shownStatus !== null && msg.status !== shownStatus) refresh();
       if (msg.type === "session_status") showSessionStatus(sid, msg);
+      if (msg.type === "polls" || msg.type === "questions" || msg.type === "evaluation") {
+        engaged[msg.type] = msg;
+        // Do not redraw under someone typing an answer: only when the polls really changed.
+        const active = document.activeElement;
+        if (!(active && active.closest && active.closest("#engagement form") && msg.type === "questions")) {
+          drawEngagement(sid);
+        }
+      }
       if (msg.type === "prompt") {
         lastPrompt = msg;
         const old = $("#prompt");
