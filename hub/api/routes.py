@@ -9,6 +9,7 @@ from hub.api import (
     attendance,
     attendees,
     evaluations,
+    offline,
     reasons,
     reports,
     sessions,
@@ -19,7 +20,7 @@ from hub.api.spec import OPERATIONS, openapi_json
 
 # Importing a module registers its handlers; these are the API's modules.
 MODULES = (app_settings, attendance, attendees, evaluations, reasons, sessions, staff, reports,
-           sheets)
+           sheets, offline)
 
 
 def api_routes() -> list[BaseRoute]:
