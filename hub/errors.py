@@ -46,6 +46,8 @@ REASONS: dict[str, Reason] = {
         "Choose in-person or virtual to check in to this hybrid session."),
     "unknown_attendee": _refusal("Attendee not recognised.", status=404),
     "codeword_invalid": _refusal("That codeword is not one of this session's codewords."),
+    # Seat leases for offline doors.
+    "leasing_off": Reason("Seat leases are off for this session.", 409),
     # Requests the hub cannot take.
     "bad_request": Reason("The request is not one the hub understands.", 400, close=4400),
     "malformed_json": Reason("The body is not valid JSON.", 400),
