@@ -53,6 +53,7 @@ PAGES: dict[str, str] = {
     "/kiosk/{sid}": "kiosk.html",
     "/staff/scan": "scan.html",
     "/staff/dashboard": "event.html",
+    "/staff/review": "review.html",
     "/admin": "admin.html",
 }
 

@@ -79,6 +79,14 @@ def test_offline_scanner_decides_queues_and_uploads(seeded: Seeded, new_page: An
             conflict["hub_result"]) == ("double_admission", "R-3", "ok", "already_checked_in")
     assert "door2@example.com" in conflict["door"]
     assert "door1@example.com" in conflict["other"]["actor"]
+    # staff review it, with what each door decided
+    second.click("#review-link")
+    row = second.locator("#conflicts tbody tr")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("Admitted at two doors")
+    expect(row).to_contain_text("Kim Twice")
+    expect(row).to_contain_text("Already checked in to this session.")
+    expect(row).to_contain_text("door1@example.com admitted at")
 
 
 def test_two_offline_scanners_share_capacity_through_leases(seeded: Seeded,
@@ -118,3 +126,17 @@ def test_two_offline_scanners_share_capacity_through_leases(seeded: Seeded,
     assert counts["in_room"] == 10 and counts["remaining"] == 0
     rows = seeded.api("GET", f"/sessions/{sid}/attendance")
     assert sorted(r["user"]["external_id"] for r in rows) == [f"P-{i:02d}" for i in range(1, 11)]
+    expect(left.locator("#lease-status")).to_have_text("No seats held for offline.")
+
+    # the installed page opens with the network down (service worker, door list in IndexedDB)
+    left.wait_for_function("navigator.serviceWorker.controller !== null")
+    left.reload()
+    expect(left.locator("#doorlist-status")).to_have_text("Door list: 12 attendees")
+    left.context.set_offline(True)
+    left.reload()
+    expect(left.locator("#session-name")).to_have_text("Small Room")
+    expect(left.locator("#doorlist-status")).to_have_text("Door list: 12 attendees")
+    scan(left, "B-12", "refused")
+    expect(left.locator("#result-why")).to_contain_text("This session is full.")
+    scan(left, "B-03", "refused")
+    expect(left.locator("#result-why")).to_contain_text("Already checked in")
