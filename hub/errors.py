@@ -55,6 +55,8 @@ REASONS: dict[str, Reason] = {
     "evaluation_locked": Reason("This session's evaluation is not open yet.", 409),
     "evaluation_done": Reason("This evaluation was already submitted.", 409),
     "question_limit": Reason("Too many questions in a short time; wait a moment.", 429),
+    # Seat leases for offline doors.
+    "leasing_off": Reason("Seat leases are off for this session.", 409),
     # Requests the hub cannot take.
     "bad_request": Reason("The request is not one the hub understands.", 400, close=4400),
     "malformed_json": Reason("The body is not valid JSON.", 400),

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from storage.offline import leased_seats
 from storage.tables import (
     T_APP,
     T_ATTENDEES,
@@ -107,7 +108,7 @@ async def counts_row(conn: AsyncConnection, session_id: str) -> Any:
     """(registered, checked_in, in_room, capacity) of a session, or None."""
     return (await conn.execute(
         sa.select(T_COUNTERS.c.registered, T_COUNTERS.c.checked_in, T_COUNTERS.c.in_room,
-                  T_SESSIONS.c.capacity)
+                  T_SESSIONS.c.capacity, leased_seats(T_SESSIONS.c.id).label("leased"))
         .select_from(T_SESSIONS.join(T_COUNTERS, T_COUNTERS.c.session_id == T_SESSIONS.c.id))
         .where(T_SESSIONS.c.id == session_id)
     )).first()

@@ -90,6 +90,10 @@ class SessionRow(SQLModel, table=True):
     # A moderator opened the evaluation early.
     evaluation_unlocked_at: datetime | None = Field(default=None, sa_column=_ts())
     created_at: datetime = Field(sa_column=_ts(False))
+    # An admin has set seat leases off for this session (offline doors get none).
+    leasing_off: bool = Field(
+        default=False,
+        sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.false()))
 
 
 class SessionCounterRow(SQLModel, table=True):
@@ -394,6 +398,59 @@ class DoorLogRow(SQLModel, table=True):
     actor: str | None = None
 
 
+class SeatLeaseRow(SQLModel, table=True):
+    """Seats a door holds for a session while it may be offline: reserved against capacity
+    until used, returned, or ``expires_at`` passes (then they are free again by themselves:
+    every count of leased seats reads only the leases still running)."""
+
+    __tablename__ = "seat_leases"
+    __table_args__ = (sa.Index("ix_seat_leases_session", "session_id", "expires_at"),)
+    id: str = Field(primary_key=True, max_length=32)
+    session_id: str = Field(
+        sa_column=sa.Column(
+            sa.String(16), sa.ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False
+        )
+    )
+    seats: int
+    used: int = 0
+    created_at: datetime = Field(sa_column=_ts(False))
+    expires_at: datetime = Field(sa_column=_ts(False))
+    returned_at: datetime | None = Field(default=None, sa_column=_ts())
+    actor: str | None = None
+
+
+class DoorConflictRow(SQLModel, table=True):
+    """An uploaded door action the hub judged differently from the offline door that took it
+    (the same attendee at two doors, an attendee removed meanwhile, a lease that ran out):
+    kept for staff to review, with what the door decided and what the hub answered."""
+
+    __tablename__ = "door_conflicts"
+    __table_args__ = (sa.Index("ix_door_conflicts_session", "session_id", "id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: str = Field(
+        sa_column=sa.Column(
+            sa.String(16), sa.ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False
+        )
+    )
+    attendee_id: int | None = Field(
+        default=None,
+        sa_column=sa.Column(
+            sa.Integer, sa.ForeignKey("attendees.id", ondelete="SET NULL"), nullable=True
+        ),
+    )
+    kind: str  # "double_admission" | "removed" | "lease_expired" | "refused"
+    action: str  # "checkin" | "checkout"
+    door_decided: str  # what the offline door decided: "ok" or a reason
+    hub_result: str  # what the hub answered: a reason
+    presented: str | None = None  # e.g. "badge_id: B-123"
+    lease_id: str | None = None
+    scanned_at: datetime | None = Field(default=None, sa_column=_ts())
+    uploaded_at: datetime = Field(sa_column=_ts(False))
+    actor: str | None = None  # who uploaded it (the door's staff member, kiosk or key)
+    # The retry of an upload does not list the same action twice.
+    idempotency_key: str | None = Field(default=None, max_length=300, unique=True)
+
+
 class StaffUserRow(SQLModel, table=True):
     __tablename__ = "staff_users"
     id: int | None = Field(default=None, primary_key=True)
@@ -591,3 +648,5 @@ T_QUESTIONS = QuestionRow.__table__  # type: ignore[attr-defined]
 T_STAFF_LOGINS = StaffLoginRow.__table__  # type: ignore[attr-defined]
 T_QUESTION_VOTES = QuestionVoteRow.__table__  # type: ignore[attr-defined]
 T_EVALUATION_QUESTIONS = EvaluationQuestionRow.__table__  # type: ignore[attr-defined]
+T_LEASES = SeatLeaseRow.__table__  # type: ignore[attr-defined]
+T_CONFLICTS = DoorConflictRow.__table__  # type: ignore[attr-defined]
