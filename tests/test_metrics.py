@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import ipaddress
+import json
+import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -28,6 +30,7 @@ from tests.realtime.helpers import make_event
 from tests.signins import signed_in
 
 DOOR = "rollcall_door_request_seconds"
+DASHBOARD = Path(__file__).resolve().parent.parent / "deploy" / "grafana-dashboard.json"
 
 
 @pytest.fixture
@@ -79,6 +82,17 @@ def test_metrics_are_for_admins_and_api_keys(client: TestClient, settings: Setti
     assert "rollcall_ws_connections" in r.text and "rollcall_db_pool_in_use" in r.text
     r = client.get("/metrics", headers={"API-Key": "rc_not_a_key"})
     assert r.status_code == 401
+
+
+def test_the_grafana_dashboard_reads_only_metrics_the_hub_serves(client: TestClient,
+                                                                 api_key: str) -> None:
+    served = client.get("/metrics", headers={"API-Key": api_key}).text
+    families = {f.name for f in text_string_to_metric_families(served)}
+    exprs = [t["expr"] for p in json.loads(DASHBOARD.read_text())["panels"]
+             for t in p.get("targets", [])]
+    wanted = {re.sub(r"_(bucket|count|sum|total)$", "", n)
+              for e in exprs for n in re.findall(r"rollcall_[a-z_]+", e)}
+    assert len(wanted) >= 15 and wanted <= families, wanted - families
 
 
 def test_metrics_are_open_to_the_configured_addresses(settings: Settings) -> None:
