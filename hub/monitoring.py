@@ -6,11 +6,12 @@
 the admin API lets in (an admin's sign-in or an API key); anyone else gets 401 or 403 in
 the API envelope.
 
-The sampler copies, once a second, what the hub already keeps as plain numbers into the
-metrics: the door's queue depth, WebSocket connections by channel type and their queued
-bytes, the frames, deliveries and closes of the real-time hub, the broker's state,
-reconnects and drops, and the database pool's use. Levels are per worker and summed over
-the live workers; counters are copied as increments.
+The sampler adds, once a second and before every scrape, the door's and broker's tallied
+observations to their histograms (``hub.metrics.Tally``) and copies what the hub already
+keeps as plain numbers into the metrics: the door's queue depth, WebSocket connections by
+channel type and their queued bytes, the frames, deliveries and closes of the real-time hub,
+the broker's state, reconnects and drops, and the database pool's use. Levels are per
+worker and summed over the live workers; counters are copied as increments.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ class Sampler:
         self._last[name] = value
 
     def sample(self) -> None:
+        metrics.flush()
         hub = self.hub
         metrics.DOOR_WAITING.set(hub.door.waiting)
         node = hub.node

@@ -231,7 +231,7 @@ class DoorService:
             return
         self.batches += 1
         self.largest = max(self.largest, len(batch))
-        metrics.DOOR_BATCH.observe(len(batch))
+        metrics.BATCH.observe(len(batch))
         await publish_after_commit(self.sink, settled.events)
         for item, outcome in zip(batch, settled.outcomes, strict=True):
             _resolve(item, outcome)
@@ -243,7 +243,7 @@ class DoorService:
         st = await store.open_store(conn)
         asked = time.perf_counter()
         locked = await store.lock(st, session_id)  # the counter row, first (raises NotFound)
-        metrics.DOOR_LOCK_WAIT.observe(time.perf_counter() - asked)
+        metrics.LOCK_WAIT.observe(time.perf_counter() - asked)
         top_up()
         outcomes: list[Outcome | None] = [None] * len(batch)
         key_ids = sorted({i.principal.api_key_id for i in batch

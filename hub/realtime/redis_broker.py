@@ -335,7 +335,7 @@ class RedisBroker:
                 await asyncio.sleep(min(self._backoff_max_s, 0.1 * 2 ** min(attempt, 8)))
                 continue
             attempt = 0
-            metrics.BROKER_LAG.observe(time.monotonic() - batch[0][2])
+            metrics.PUBLISH_LAG.observe(time.monotonic() - batch[0][2])
             # Pop what was sent; the deque may have dropped some of them meanwhile.
             for item in batch:
                 if self._outbox and self._outbox[0] is item:
