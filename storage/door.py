@@ -477,6 +477,11 @@ def pg_array(values: Iterable[Any], kind: str) -> str:
 async def door_store(conn: AsyncConnection) -> DoorStore:
     """PgDoorStore on PostgreSQL, else SqlDoorStore."""
     if conn.dialect.name == "postgresql":
-        raw = await conn.get_raw_connection()
+        sync = conn.sync_connection
+        if sync is not None and not sync.invalidated and not sync.closed:
+            # Already checked out: read it directly, without a trip through a greenlet.
+            raw = sync.connection
+        else:
+            raw = await conn.get_raw_connection()
         return PgDoorStore(raw.driver_connection)  # type: ignore[arg-type]
     return SqlDoorStore(conn)
