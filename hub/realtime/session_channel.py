@@ -328,6 +328,7 @@ class SessionChannel(Inbox[SessionEvent | p.BusPrompt | p.BusRefresh | p.BusStat
         rest: dict[int, tuple[tuple[str, ...], bytes]] = {}
         batch = self.cfg.fanout_batch
         sent = 0
+        partial = partial_events = 0  # dashboards that got only the tail of ``out``
         for i, c in enumerate(list(self.dashboards)):
             if c.live:
                 held = c.last_seq
@@ -348,11 +349,14 @@ class SessionChannel(Inbox[SessionEvent | p.BusPrompt | p.BusRefresh | p.BusStat
                     c.last_seq = last
                     c.send_all(*part)
                     sent += 1
+                    partial += 1
+                    partial_events += last - held
                 elif counts is not None:
                     c.send(*counts)
             if i % batch == batch - 1:
                 await asyncio.sleep(0)
         self.host.stats.frames_sent += sent * (2 if counts else 1)
+        self.host.stats.deliveries += (sent - partial) * len(out) + partial_events
         if len(out) > 1:
             self.host.stats.batches += 1
         if counts is not None and self.attendees:
