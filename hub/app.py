@@ -28,6 +28,7 @@ from hub.door.service import DoorService
 from hub.envelope import NOSNIFF, fail, from_error
 from hub.errors import HubError
 from hub.http import ClientAddress
+from hub.monitoring import Sampler, metrics_endpoint, run_sampler
 from hub.outage import Outage, connection_lost
 from hub.realtime.endpoints import ws_routes
 from hub.realtime.node import Node
@@ -148,12 +149,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
                       door=door, sink=node, passwords=passwords, outage=outage)
             app.state.hub = hub
             upkeep = asyncio.create_task(housekeeping.run(hub), name="rollcall-housekeeping")
+            sampler = app.state.sampler = Sampler(hub)
+            sampling = asyncio.create_task(run_sampler(sampler), name="rollcall-metrics")
             try:
                 yield
             finally:
-                upkeep.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await upkeep
+                for task in (upkeep, sampling):
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
                 await door.close()  # settles what is queued, publishing to the node
                 await node.stop()
                 await throttle.close()
@@ -161,7 +165,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         finally:
             await db.close()
 
-    routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"])]
+    routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"]),
+                               Route("/metrics", metrics_endpoint, methods=["GET"])]
     routes += api_routes()
     routes += ws_routes()
     routes += site_routes()

@@ -42,6 +42,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import HTTPConnection
 
+from hub import metrics
 from hub.auth.accounts import hash_api_key
 from hub.auth.cookies import Signer, authenticate
 from hub.auth.principal import Principal
@@ -249,6 +250,7 @@ class DoorService:
             return
         self.batches += 1
         self.largest = max(self.largest, len(batch))
+        metrics.BATCH.observe(len(batch))
         await publish_after_commit(self.sink, settled.events)
         for item, outcome in zip(batch, settled.outcomes, strict=True):
             _resolve(item, outcome)
@@ -258,7 +260,9 @@ class DoorService:
     async def _batch_tx(self, conn: AsyncConnection, session_id: str, batch: list[Item],
                         top_up: Callable[[], None]) -> Settled:
         st = await store.open_store(conn)
+        asked = time.perf_counter()
         locked = await store.lock(st, session_id)  # the counter row, first (raises NotFound)
+        metrics.LOCK_WAIT.observe(time.perf_counter() - asked)
         top_up()
         outcomes: list[Outcome | None] = [None] * len(batch)
         key_ids = sorted({i.principal.api_key_id for i in batch
@@ -313,6 +317,11 @@ class DoorService:
                       in_room=s.in_room,
                       earliest=rules.earliest_scan(s.ctx.date, s.ctx.tz, now(),
                                                    self.late_scan_hours))
+        lease_ids = sorted({i.body.lease_id for i in batch if i.body.lease_id is not None})
+        if s.view.capacity is not None or lease_ids:  # leases matter only then
+            tally.leases = await store.leases(st, session_id, lease_ids, now())
+            tally.leased = sum(max(x.seats - x.used, 0) for x in tally.leases.values()
+                               if x.running)
         plan = store.Plan(session_id=session_id)
         events: list[Encoded] = []
         acted: dict[int, dt.datetime] = {}  # item -> when it was decided (replays: never)
