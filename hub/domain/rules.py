@@ -210,13 +210,16 @@ def seat_free(capacity: int | None, in_room: int, leased: int, holds_lease: bool
 def earliest_scan(day: dt.date | None, tz: dt.tzinfo | None, now: dt.datetime,
                   hours: int = LATE_SCAN_HOURS) -> dt.datetime:
     """The earliest time a scan's own timestamp may name: the start of the session's day in
-    the event's zone (a session without a date: today there), less ``hours``."""
+    the event's zone (a session without a date: today there), less ``hours``; and never
+    later than ``hours`` ago, so that a session dated ahead (a wrong date) still takes the
+    scans of the moment."""
     zone = tz or dt.UTC
+    recent = now - dt.timedelta(hours=hours)
     start = dt.datetime.combine(day or now.astimezone(zone).date(), dt.time(0), tzinfo=zone)
     try:
-        return (start - dt.timedelta(hours=hours)).astimezone(dt.UTC)
+        return min((start - dt.timedelta(hours=hours)).astimezone(dt.UTC), recent)
     except OverflowError:  # a session dated in year 1: as if it had no date
-        return now - dt.timedelta(hours=hours)
+        return recent
 
 
 def action_time(
@@ -236,7 +239,8 @@ def action_time(
     if earliest is not None and given < earliest:
         raise Invalid("timestamp", f"is too early: a scan's time may be from "
                                    f"{earliest.isoformat()} (the start of the session's day, "
-                                   "less ROLLCALL_LATE_SCAN_HOURS) up to now")
+                                   "less ROLLCALL_LATE_SCAN_HOURS) up to now; a late upload "
+                                   "older than that is refused")
     at = min(given, now)
     if action == "checkout" and record.in_since is not None and at < record.in_since:
         raise Invalid("timestamp", "is before the attendee's check-in")

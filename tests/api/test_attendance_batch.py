@@ -3,6 +3,7 @@ endpoint would answer it, in order, through the same door; a retried upload chan
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
@@ -65,7 +66,7 @@ def test_each_action_is_answered_as_the_single_endpoint_would(api: TestClient,
 def test_a_retried_upload_gets_the_first_answers_and_changes_nothing(
         api: TestClient, settings: Settings) -> None:
     db = settings.database
-    sid = make_session(db, capacity=5)
+    sid = make_session(db, capacity=5, date=dt.date(2026, 3, 1))  # the late scans' day
     make_attendees(db, 3)
     actions = [
         {"action": "checkin", "badge_id": "BA0001", "source": "scan", "idempotency_key": "d1-1",

@@ -106,7 +106,7 @@ def test_leases_hold_seats_against_capacity_until_used_or_returned(
 def test_an_expired_lease_frees_its_seats_and_its_late_upload_is_a_conflict(
         api: TestClient, settings: Settings) -> None:
     db = settings.database
-    sid = make_session(db, capacity=2)
+    sid = make_session(db, capacity=2, date=dt.date(2026, 3, 1))  # the late scans' day
     make_attendees(db, 4)
     held = lease(api, sid, 2, ttl_s=30).json()["data"]
     assert counts(api, sid)["remaining"] == 0

@@ -220,6 +220,9 @@ def test_a_scans_time_may_be_from_the_start_of_its_day_less_the_late_hours() -> 
     assert rules.earliest_scan(day, chicago, now, 0) == dt.datetime(2026, 3, 1, 6, tzinfo=dt.UTC)
     assert rules.earliest_scan(None, None, now, 0) == dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
     assert rules.earliest_scan(dt.date(1, 1, 1), None, now, 24) == now - dt.timedelta(hours=24)
+    # a session dated ahead still takes the scans of the last hours
+    assert rules.earliest_scan(dt.date(2026, 3, 9), chicago, now, 2) \
+        == now - dt.timedelta(hours=2)
     scan = door_for(SCANNER, None, "s1")
     earliest = rules.earliest_scan(day, chicago, now)
     assert rules.action_time(scan, earliest, now, NEW, "checkin", earliest=earliest) == earliest
