@@ -142,11 +142,11 @@ def fingerprint(action: str, door_: rules.Door, ident: tuple[str, str] | None,
                 body: DoorRequest) -> str:
     """What a remembered answer was an answer to: the action, who was named (or the attendee
     acting for themself), and every field of the body that changes what happens (code,
-    delivery format, source, override and its reason, note, timestamp). A retry sends the
+    delivery format, source, override and its reason, note, timestamp, lease). A retry sends the
     same; a reused key with another request does not."""
     who: Any = list(ident) if ident is not None else door_.attendee_id
     fields = [action, who, body.code, body.delivery_format, body.source, body.override,
-              body.override_reason, body.note, body.timestamp]
+              body.override_reason, body.note, body.timestamp, body.lease_id]
     return hashlib.sha256(msgspec.json.encode(fields)).hexdigest()
 
 
