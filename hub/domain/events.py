@@ -14,7 +14,8 @@ from typing import Any, NamedTuple, Protocol
 
 import msgspec
 
-EVENT_KINDS = ("checkin", "checkout", "removed", "cleared", "preload")
+# "updated": a record changed without a check-in or out (a codeword, a credit adjustment).
+EVENT_KINDS = ("checkin", "checkout", "updated", "removed", "cleared", "preload")
 
 
 class Counts(msgspec.Struct, omit_defaults=True):

@@ -82,6 +82,16 @@ class CheckoutFrame(_Frame, tag="checkout"):
     record: dict[str, Any] | None
 
 
+class UpdatedFrame(_Frame, tag="updated"):
+    """A record changed without a check-in or out (a codeword, a credit adjustment)."""
+
+    session_id: str
+    seq: int
+    epoch: str
+    at: str
+    record: dict[str, Any] | None
+
+
 class RemovedFrame(_Frame, tag="removed"):
     session_id: str
     seq: int
@@ -331,6 +341,8 @@ def delta_of(event: SessionEvent) -> _Frame:
         return CheckinFrame(session_id=sid, seq=seq, epoch=epoch, at=at, record=event.record)
     if event.kind == "checkout":
         return CheckoutFrame(session_id=sid, seq=seq, epoch=epoch, at=at, record=event.record)
+    if event.kind == "updated":
+        return UpdatedFrame(session_id=sid, seq=seq, epoch=epoch, at=at, record=event.record)
     if event.kind == "removed":
         return RemovedFrame(session_id=sid, seq=seq, epoch=epoch, at=at, count=event.count or 0)
     if event.kind == "cleared":

@@ -260,7 +260,7 @@ class SessionChannel(Inbox[SessionEvent | p.BusPrompt | p.BusRefresh | p.BusStat
         assert state is not None
         state.seq = event.seq
         state.counts = event.counts
-        if event.kind in ("checkin", "checkout") and event.record is not None:
+        if event.kind in ("checkin", "checkout", "updated") and event.record is not None:
             key = record_key(event.record)
             state.records = [event.record] + [
                 r for r in state.records if record_key(r) != key
@@ -451,7 +451,7 @@ class SessionChannel(Inbox[SessionEvent | p.BusPrompt | p.BusRefresh | p.BusStat
     # --- attendees --------------------------------------------------------------------------
 
     async def _attendees_after(self, event: SessionEvent) -> None:
-        if event.kind in ("checkin", "checkout"):
+        if event.kind in ("checkin", "checkout", "updated"):
             owners = set()
             for c in self.attendees:
                 if c.identity is not None and c.identity.owns(event.record):

@@ -18,7 +18,7 @@ from hub.auth.principal import Principal, may_submit_codeword
 from hub.domain import credit
 from hub.domain.dates import iso, now
 from hub.domain.events import Encoded, SessionEvent
-from hub.domain.records import CheckinRecordOut, serialize, user_of
+from hub.domain.records import CheckinRecordOut, serialize, to_builtins, user_of
 from hub.door.loading import (
     Gate,
     bump,
@@ -42,9 +42,10 @@ Text = Annotated[str, msgspec.Meta(max_length=500)]
 
 async def _event(conn: AsyncConnection, session_id: str, kind: str, g: Gate,
                  capacity: int | None, tz: Any, at: dt.datetime, *,
-                 count: int | None = None) -> Encoded:
+                 count: int | None = None, record: CheckinRecordOut | None = None) -> Encoded:
     event = SessionEvent(session_id=session_id, seq=g.seq, epoch=g.epoch, kind=kind,
-                         at=iso(at, tz) or "", counts=g.counts(capacity), count=count)
+                         at=iso(at, tz) or "", counts=g.counts(capacity), count=count,
+                         record=None if record is None else to_builtins(record))
     return Encoded(event, await store_event(conn, event, at))
 
 
@@ -227,8 +228,12 @@ async def submit_codeword(hub: Hub, principal: Principal, session_id: str,
     if not word:
         raise Invalid("codeword", "must not be blank")
 
+    events: list[Encoded] = []
+
     async def work(conn: AsyncConnection) -> RecordAnswer:
-        s = await load_session(conn, session_id)
+        events.clear()
+        # The counter row first (as the door takes it), then the record: no deadlock.
+        s = await load_session(conn, session_id, lock=True)
         matches = [cid for f in s.ctx.fields for cid, w in f.codewords
                    if w.strip().casefold() == word]
         _, user = await load_attendee(conn, session_id, attendee_id=attendee_id, ident=ident)
@@ -240,9 +245,14 @@ async def submit_codeword(hub: Hub, principal: Principal, session_id: str,
         at = now()
         await rows.add_codeword_submissions(conn, state.id, matches, at)
         extras = (await load_extras(conn, [state.id]))[state.id]
-        return RecordAnswer(record=serialize(state, user_of(user._mapping), extras, s.ctx, at))
+        out = serialize(state, user_of(user._mapping), extras, s.ctx, at)
+        events.append(await _event(conn, session_id, "updated", await bump(conn, session_id),
+                                   s.view.capacity, s.ctx.tz, at, record=out))
+        return RecordAnswer(record=out)
 
-    return await hub.db.run(work)
+    answer = await hub.db.run(work)
+    await publish_after_commit(hub.sink, events)
+    return answer
 
 
 # --- credit --------------------------------------------------------------------------------
@@ -265,8 +275,11 @@ async def adjust_credit(hub: Hub, principal: Principal, session_id: str,
     ident = identifier_of(body)
     credits = _credits(body.credits)
 
+    events: list[Encoded] = []
+
     async def work(conn: AsyncConnection) -> RecordAnswer:
-        s = await load_session(conn, session_id)
+        events.clear()
+        s = await load_session(conn, session_id, lock=True)  # the counter row, then the record
         wanted = body.field.strip().casefold()
         field = next((f for f in s.ctx.fields if f.name.strip().casefold() == wanted), None)
         if field is None:
@@ -278,9 +291,14 @@ async def adjust_credit(hub: Hub, principal: Principal, session_id: str,
                                          note=(body.note or "").strip() or None,
                                          actor=principal.actor, at=at)
         extras = (await load_extras(conn, [state.id]))[state.id]
-        return RecordAnswer(record=serialize(state, user_of(user._mapping), extras, s.ctx, at))
+        out = serialize(state, user_of(user._mapping), extras, s.ctx, at)
+        events.append(await _event(conn, session_id, "updated", await bump(conn, session_id),
+                                   s.view.capacity, s.ctx.tz, at, record=out))
+        return RecordAnswer(record=out)
 
-    return await hub.db.run(work)
+    answer = await hub.db.run(work)
+    await publish_after_commit(hub.sink, events)
+    return answer
 
 
 def _credits(value: float | str | None) -> float | None:

@@ -174,7 +174,7 @@ class Dashboard:
         elif kind == "snapshot":
             self.snapshots += 1
             self.seq, self.epoch, self.counts = m["seq"], m["epoch"], m["counts"]
-        elif kind in ("checkin", "checkout", "removed", "cleared", "preload"):
+        elif kind in ("checkin", "checkout", "updated", "removed", "cleared", "preload"):
             if self.seq is None:
                 self.problems.append(f"delta {m['seq']} before any snapshot")
             elif m["seq"] <= self.seq:
