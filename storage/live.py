@@ -32,9 +32,9 @@ async def counter(conn: AsyncConnection, session_id: str) -> Any:
 
 async def recent_payloads(conn: AsyncConnection, session_id: str, *, upto: int,
                           limit: int) -> list[bytes]:
-    """The last event of the ``limit`` records most recently touched by a door action
-    (``seq`` at most ``upto``), newest first. A removed or cleared record is gone from
-    ``checkin_records`` and so from here."""
+    """The last event of the ``limit`` records most recently touched by a door action, a
+    codeword or a credit adjustment (``seq`` at most ``upto``), newest first. A removed or
+    cleared record is gone from ``checkin_records`` and so from here."""
     rows = (await conn.execute(
         sa.select(T_EVENTS.c.payload)
         .select_from(T_RECORDS.join(
@@ -43,7 +43,7 @@ async def recent_payloads(conn: AsyncConnection, session_id: str, *, upto: int,
                     T_EVENTS.c.seq == T_RECORDS.c.updated_seq)))
         .where(T_RECORDS.c.session_id == session_id, T_RECORDS.c.updated_seq > 0,
                T_RECORDS.c.updated_seq <= upto,
-               T_EVENTS.c.kind.in_(("checkin", "checkout")))
+               T_EVENTS.c.kind.in_(("checkin", "checkout", "updated")))
         .order_by(T_RECORDS.c.updated_seq.desc())
         .limit(limit)
     )).all()

@@ -264,6 +264,12 @@ async def ensure_records(conn: AsyncConnection, session_id: str,
     )
 
 
+async def touch_record(conn: AsyncConnection, record_id: int, seq: int) -> None:
+    """The record last changed with the session's event ``seq`` (snapshots list it by that)."""
+    await conn.execute(sa.update(T_RECORDS).where(T_RECORDS.c.id == record_id)
+                       .values(updated_seq=seq))
+
+
 async def add_codeword_submissions(conn: AsyncConnection, record_id: int,
                                    codeword_ids: Sequence[int], at: dt.datetime) -> None:
     await conn.execute(

@@ -246,8 +246,10 @@ async def submit_codeword(hub: Hub, principal: Principal, session_id: str,
         await rows.add_codeword_submissions(conn, state.id, matches, at)
         extras = (await load_extras(conn, [state.id]))[state.id]
         out = serialize(state, user_of(user._mapping), extras, s.ctx, at)
-        events.append(await _event(conn, session_id, "updated", await bump(conn, session_id),
-                                   s.view.capacity, s.ctx.tz, at, record=out))
+        g = await bump(conn, session_id)
+        await rows.touch_record(conn, state.id, g.seq)
+        events.append(await _event(conn, session_id, "updated", g, s.view.capacity, s.ctx.tz,
+                                   at, record=out))
         return RecordAnswer(record=out)
 
     answer = await hub.db.run(work)
@@ -292,8 +294,10 @@ async def adjust_credit(hub: Hub, principal: Principal, session_id: str,
                                          actor=principal.actor, at=at)
         extras = (await load_extras(conn, [state.id]))[state.id]
         out = serialize(state, user_of(user._mapping), extras, s.ctx, at)
-        events.append(await _event(conn, session_id, "updated", await bump(conn, session_id),
-                                   s.view.capacity, s.ctx.tz, at, record=out))
+        g = await bump(conn, session_id)
+        await rows.touch_record(conn, state.id, g.seq)
+        events.append(await _event(conn, session_id, "updated", g, s.view.capacity, s.ctx.tz,
+                                   at, record=out))
         return RecordAnswer(record=out)
 
     answer = await hub.db.run(work)

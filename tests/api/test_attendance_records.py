@@ -10,6 +10,7 @@ from starlette.testclient import TestClient
 
 from hub.config import Settings
 from hub.domain.events import decode_event
+from hub.realtime import store as live_store
 from storage.tables import T_EVENTS, T_HISTORY, T_RECORDS, T_REGISTRATIONS
 from tests.door.kit import make_attendees, make_session, run, scalar
 
@@ -95,6 +96,12 @@ def test_codewords_any_case_and_refusals(api: TestClient, settings: Settings) ->
     assert attendance(api, sid)[0]["fields_of_study"][0]["codewords"] == cw
 
 
+async def latest_records(api: TestClient, sid: str) -> list[dict[str, Any]]:
+    hub = api.app.state.hub  # type: ignore[attr-defined]
+    async with hub.read() as conn:
+        return await live_store.recent_records(conn, sid, upto=10**9, limit=5)
+
+
 def test_credit_rule_and_admin_adjustment_keeps_the_original(api: TestClient,
                                                              settings: Settings) -> None:
     sid = make_session(settings.database, date=dt.date(2026, 5, 1), start_time=dt.time(9),
@@ -121,6 +128,9 @@ def test_credit_rule_and_admin_adjustment_keeps_the_original(api: TestClient,
     field = attendance(api, sid)[0]["fields_of_study"][0]
     assert field["credits"] == 1.5 and field["credits_earned"] == 2
     assert field["adjustment"]["note"] == "left early for a call"
+    # a dashboard's snapshot, read from the database, shows the adjusted record
+    snapshot = api.portal.call(latest_records, api, sid)  # type: ignore[union-attr]
+    assert snapshot[0]["fields_of_study"][0]["adjustment"]["note"] == "left early for a call"
     assert field["adjustment"]["by"].startswith("api_key:")
     # credits as a string, as they are written everywhere else in the API
     r = api.post(f"/api/v2/sessions/{sid}/attendance/credits",
