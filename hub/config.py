@@ -35,6 +35,9 @@ class Settings:
     secret_key: str | None = None
     channel_prefix: str = "rollcall"
     idempotency_days: int = 7
+    # A scan's own ``timestamp`` may be this many hours before the start of its session's day
+    # (hub.domain.rules.earliest_scan); 0: from the day's start.
+    late_scan_hours: int = 24
     # Live dashboards: deltas of one session arriving within ``ws_flush_s`` go out as one
     # ``batch`` frame; an out-of-order event waits ``ws_gap_grace_s`` for the missing ones.
     ws_flush_s: float = 0.025
@@ -155,9 +158,14 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError(f"ROLLCALL_CHANNEL_PREFIX: {prefix!r} has characters Redis keys avoid")
 
     days_raw = (env.get("ROLLCALL_IDEMPOTENCY_DAYS") or "7").strip()
-    if not days_raw.isdigit() or not 1 <= int(days_raw) <= 3650:
+    if not (days_raw.isascii() and days_raw.isdigit()) or not 1 <= int(days_raw) <= 3650:
         raise ConfigError(
             f"ROLLCALL_IDEMPOTENCY_DAYS: {days_raw!r} is not a whole number of days (1-3650)")
+
+    late_raw = (env.get("ROLLCALL_LATE_SCAN_HOURS") or "24").strip()
+    if not (late_raw.isascii() and late_raw.isdigit()) or not 0 <= int(late_raw) <= 8760:
+        raise ConfigError(
+            f"ROLLCALL_LATE_SCAN_HOURS: {late_raw!r} is not a whole number of hours (0-8760)")
 
     ws_flush_s = seconds_setting(env, "ROLLCALL_WS_FLUSH_S", 0.025, low=0.0, high=1.0)
     ws_gap_grace_s = seconds_setting(env, "ROLLCALL_WS_GAP_GRACE_S", 0.15, low=0.0, high=10.0)
@@ -172,6 +180,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         secret_key=secret,
         channel_prefix=prefix,
         idempotency_days=int(days_raw),
+        late_scan_hours=int(late_raw),
         ws_flush_s=ws_flush_s,
         ws_gap_grace_s=ws_gap_grace_s,
         trusted_proxies=trusted_proxies,

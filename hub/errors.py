@@ -60,6 +60,9 @@ REASONS: dict[str, Reason] = {
     "payload_too_large": Reason("The request body is too large.", 413),
     "unsupported_media_type": Reason("Send the body as application/json.", 415),
     "invalid": Reason("A field has the wrong type or value; the message names it.", 422),
+    "idempotency_key_reused": Reason(
+        "This idempotency_key was already used for a different request; send a new key.",
+        422),
     "too_many_attempts": Reason("Too many failed attempts; try again later.", 429, close=4429),
     "internal": Reason("Internal server error.", 500, close=1011),
     "unavailable": Reason("The hub cannot serve this now; try again in a moment.", 503,
@@ -155,6 +158,13 @@ class Invalid(HubError):
     def __init__(self, field: str, problem: str) -> None:
         super().__init__(f"{field}: {problem}", reason="invalid")
         self.field = field
+
+
+class IdempotencyKeyReused(HubError):
+    """The caller sent an idempotency key it already used, with a different request."""
+
+    http_status = 422
+    reason = "idempotency_key_reused"
 
 
 class FilterError(HubError):

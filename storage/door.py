@@ -68,7 +68,15 @@ class BatchRead:
     # The attendees named: id, registration_level, email_lower, ``USER_FIELDS``, registered.
     people: list[Row]
     records: dict[int, Row]  # attendee id -> their record (``RECORD_COLUMNS``)
-    answers: dict[str, bytes]  # idempotency key -> the answer given
+    answers: dict[str, StoredAnswer]  # idempotency key -> the answer given
+
+
+class StoredAnswer(NamedTuple):
+    """An answer remembered under an idempotency key, with the fingerprint of the request
+    it answered (None: stored before fingerprints were kept)."""
+
+    fingerprint: str | None
+    response: bytes
 
 
 class LogEntry(NamedTuple):
@@ -100,8 +108,8 @@ class BatchWrite:
     overrides: list[tuple[int, str, str, str | None, dt.datetime]] = field(default_factory=list)
     # seq, kind, payload, at
     events: list[tuple[int, str, bytes, dt.datetime]] = field(default_factory=list)
-    # idempotency key, answer, at
-    answers: list[tuple[str, bytes, dt.datetime]] = field(default_factory=list)
+    # idempotency key, fingerprint, attendee id, answer, at
+    answers: list[tuple[str, str, int, bytes, dt.datetime]] = field(default_factory=list)
     # every action decided, accepted or refused, in order
     log: list[LogEntry] = field(default_factory=list)
     seq: int = 0
@@ -155,12 +163,13 @@ class SqlDoorStore:
                 sa.select(*RECORD_COLUMNS).where(T_RECORDS.c.session_id == session_id,
                                                  T_RECORDS.c.attendee_id.in_(ids)))
             records = {r.attendee_id: r._mapping for r in rows}
-        answers: dict[str, bytes] = {}
+        answers: dict[str, StoredAnswer] = {}
         if keys:
             rows = await conn.execute(
-                sa.select(T_IDEMPOTENCY.c.key, T_IDEMPOTENCY.c.response)
+                sa.select(T_IDEMPOTENCY.c.key, T_IDEMPOTENCY.c.fingerprint,
+                          T_IDEMPOTENCY.c.response)
                 .where(T_IDEMPOTENCY.c.key.in_(keys)))
-            answers = {r.key: bytes(r.response) for r in rows}
+            answers = {r.key: StoredAnswer(r.fingerprint, bytes(r.response)) for r in rows}
         return BatchRead(fields=fields, enabled_keys=enabled, people=people, records=records,
                          answers=answers)
 
@@ -216,8 +225,9 @@ class SqlDoorStore:
                      created_at=at) for seq, kind, payload, at in w.events])
         if w.answers:
             await conn.execute(sa.insert(T_IDEMPOTENCY), [
-                dict(key=key, session_id=w.session_id, response=data, created_at=at)
-                for key, data, at in w.answers])
+                dict(key=key, session_id=w.session_id, fingerprint=fp, attendee_id=aid,
+                     response=data, created_at=at)
+                for key, fp, aid, data, at in w.answers])
         if w.log:
             await conn.execute(sa.insert(T_DOOR_LOG), [
                 dict(session_id=w.session_id, **e._asdict()) for e in w.log])
@@ -295,7 +305,7 @@ _PG_PEOPLE = (
     "OR a.badge_id = ANY(%(badge)s::text[]) OR a.email_lower = ANY(%(email)s::text[])")
 
 _PG_ANSWERS = """
-SELECT key, response FROM idempotency_keys WHERE key = ANY(%(keys)s::text[])"""
+SELECT key, fingerprint, response FROM idempotency_keys WHERE key = ANY(%(keys)s::text[])"""
 
 # History and overrides find their record by (session, attendee), so that every write of the
 # batch goes in one pipeline with no answer awaited in between; rows keep the batch's order.
@@ -322,10 +332,10 @@ FROM unnest(%(seq)s::bigint[], %(kind)s::text[], %(payload)s::bytea[],
             %(at)s::timestamptz[]) AS v(seq, kind, payload, at)"""
 
 _PG_ANSWERS_IN = """
-INSERT INTO idempotency_keys (key, session_id, response, created_at)
-SELECT v.key, %(sid)s, v.response, v.at
-FROM unnest(%(key)s::text[], %(response)s::bytea[], %(at)s::timestamptz[])
-     AS v(key, response, at)"""
+INSERT INTO idempotency_keys (key, session_id, fingerprint, attendee_id, response, created_at)
+SELECT v.key, %(sid)s, v.fp, v.aid, v.response, v.at
+FROM unnest(%(key)s::text[], %(fp)s::text[], %(aid)s::int[], %(response)s::bytea[],
+            %(at)s::timestamptz[]) AS v(key, fp, aid, response, at)"""
 
 _PG_LOG = """
 INSERT INTO door_log (session_id, attendee_id, action, result, at, presented_as, presented,
@@ -393,7 +403,7 @@ class PgDoorStore:
                 records[r["id"]] = {"id": r["rid"], "attendee_id": r["id"],
                                     **{k: r[k] for k in RECORD_STATE},
                                     "evaluation_complete": r["evaluation_complete"]}
-        answers = ({k: bytes(v) for k, v in await cur_a.fetchall()}
+        answers = ({k: StoredAnswer(fp, bytes(v)) for k, fp, v in await cur_a.fetchall()}
                    if cur_a is not None else {})
         return BatchRead(fields=fields, enabled_keys=enabled, people=people, records=records,
                          answers=answers)
@@ -433,8 +443,10 @@ class PgDoorStore:
                 a = w.answers
                 await pg.execute(_PG_ANSWERS_IN, {
                     "sid": sid, "key": pg_array([x[0] for x in a], "text"),
-                    "response": pg_array([x[1] for x in a], "bytea"),
-                    "at": pg_array([x[2] for x in a], "timestamptz")})
+                    "fp": pg_array([x[1] for x in a], "text"),
+                    "aid": pg_array([x[2] for x in a], "int"),
+                    "response": pg_array([x[3] for x in a], "bytea"),
+                    "at": pg_array([x[4] for x in a], "timestamptz")})
             if w.log:
                 await pg.execute(_PG_LOG, {"sid": sid, **{
                     name: pg_array([getattr(e, name) for e in w.log], _LOG_KINDS[name])

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+import psycopg
+import psycopg.errors
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
@@ -147,6 +149,36 @@ T = TypeVar("T")
 
 # Deadlock and serialization failures (PostgreSQL) are safe to retry: nothing was committed.
 _RETRY_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+# A server going away: admin_shutdown (a restart), crash_shutdown, cannot_connect_now.
+_GONE_SQLSTATES = frozenset({"57P01", "57P02", "57P03"})
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """The database could not be reached, or the connection dropped under the transaction
+    (PostgreSQL restarting, a network cut): nothing of it was committed, and running it again
+    at once would only fail again. Looks through SQLAlchemy's wrapper and the exception's
+    causes; SQLite's errors (a locked file is not a lost server) never count."""
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, DBAPIError) and e.connection_invalidated:
+            return True
+        orig = e.orig if isinstance(e, DBAPIError) else e
+        if (isinstance(orig, psycopg.OperationalError)
+                and not isinstance(orig, psycopg.errors.PipelineAborted)):
+            state = orig.sqlstate
+            if state is None or state.startswith("08") or state in _GONE_SQLSTATES:
+                return True
+        e = e.__cause__ or e.__context__
+    return False
+
+
+# What the database drivers raise (SQLAlchemy's wrapper; psycopg's own, from the door's
+# PostgreSQL store): the app answers these itself (``hub.app``).
+DRIVER_ERRORS: tuple[type[Exception], ...] = (DBAPIError, psycopg.Error)
 
 
 def retryable(exc: DBAPIError) -> bool:

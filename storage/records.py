@@ -226,8 +226,14 @@ async def extras_rows(conn: AsyncConnection, record_ids: Sequence[int] | Any, *,
     return out
 
 
-async def delete_records(conn: AsyncConnection, record_ids: Sequence[int]) -> None:
-    await conn.execute(sa.delete(T_RECORDS).where(T_RECORDS.c.id.in_(list(record_ids))))
+async def delete_records(conn: AsyncConnection, session_id: str,
+                         records: Sequence[tuple[int, int]]) -> None:
+    """Delete the records (record id, attendee id) of the session, and the door answers
+    remembered for those attendees there: a retry of a removed check-in is judged afresh."""
+    await conn.execute(sa.delete(T_RECORDS).where(T_RECORDS.c.id.in_([r for r, _ in records])))
+    await conn.execute(sa.delete(T_IDEMPOTENCY).where(
+        T_IDEMPOTENCY.c.session_id == session_id,
+        T_IDEMPOTENCY.c.attendee_id.in_(sorted({a for _, a in records}))))
 
 
 async def clear_records(conn: AsyncConnection, session_id: str) -> int:

@@ -286,13 +286,25 @@ class SessionEventRow(SQLModel, table=True):
 
 
 class IdempotencyRow(SQLModel, table=True):
-    """One answer per idempotency key: a retried request gets the first answer again."""
+    """One answer per idempotency key: a retried request gets the first answer again.
+
+    ``key`` is "{session}/{action}/{caller}/{client's key}" (the caller: an API key, a staff
+    member, a kiosk or an attendee), so a key never reaches another caller's answer;
+    ``fingerprint`` binds it to the request it answered (``hub.door.decide.fingerprint``);
+    ``attendee_id`` is whose record it answered, so that removing a record forgets it."""
 
     __tablename__ = "idempotency_keys"
+    __table_args__ = (sa.Index("ix_idempotency_keys_attendee", "session_id", "attendee_id"),)
     key: str = Field(primary_key=True, max_length=300)
     session_id: str = Field(
         sa_column=sa.Column(sa.String(16), sa.ForeignKey("sessions.id", ondelete="CASCADE"))
     )
+    attendee_id: int | None = Field(
+        default=None,
+        sa_column=sa.Column(sa.Integer, sa.ForeignKey("attendees.id", ondelete="CASCADE"),
+                            nullable=True),
+    )
+    fingerprint: str | None = Field(default=None, max_length=64)
     response: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
     created_at: datetime = Field(sa_column=_ts(False))
 

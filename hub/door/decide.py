@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -114,7 +115,31 @@ def parse_timestamp(value: str | None, tz: Any) -> dt.datetime | None:
         raise Invalid("timestamp", f"{value!r} is not an ISO-8601 date and time") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=tz or dt.UTC)
-    return parsed.astimezone(dt.UTC)
+    try:
+        return parsed.astimezone(dt.UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+05:00, 9999-12-31T23:59:59-05:00
+        raise Invalid("timestamp", f"{value!r} is out of range") from None
+
+
+def stored_key(session_id: str, action: str, principal: Principal,
+               body: DoorRequest) -> str | None:
+    """The key a door answer is remembered under: the client's ``idempotency_key`` scoped to
+    the session, the action and the caller (``Principal.scope``), or None without one."""
+    if body.idempotency_key is None:
+        return None
+    return f"{session_id}/{action}/{principal.scope}/{body.idempotency_key}"
+
+
+def fingerprint(action: str, door_: rules.Door, ident: tuple[str, str] | None,
+                body: DoorRequest) -> str:
+    """What a remembered answer was an answer to: the action, who was named (or the attendee
+    acting for themself), and every field of the body that changes what happens (code,
+    delivery format, source, override and its reason, note, timestamp). A retry sends the
+    same; a reused key with another request does not."""
+    who: Any = list(ident) if ident is not None else door_.attendee_id
+    fields = [action, who, body.code, body.delivery_format, body.source, body.override,
+              body.override_reason, body.note, body.timestamp]
+    return hashlib.sha256(msgspec.json.encode(fields)).hexdigest()
 
 
 @dataclass
@@ -126,8 +151,9 @@ class Item:
     action: str
     body: DoorRequest
     ident: tuple[str, str] | None
-    key: str | None  # the stored idempotency key: "{session}/{action}/{idempotency_key}"
+    key: str | None  # the stored idempotency key (``stored_key``)
     future: asyncio.Future[bytes]
+    fingerprint: str = ""  # the request's ``fingerprint`` (with a key)
 
 
 @dataclass
@@ -138,6 +164,7 @@ class Tally:
     registered: int
     checked_in: int
     in_room: int
+    earliest: dt.datetime | None = None  # the earliest a scan's timestamp may be
 
 
 def decide(item: Item, s: LoadedSession, person: Person, current: RecordState | None,
@@ -157,7 +184,7 @@ def decide(item: Item, s: LoadedSession, person: Person, current: RecordState | 
                                   registered=person.registered)
     view = state.view()
     given = parse_timestamp(body.timestamp, s.ctx.tz)
-    at = rules.action_time(door_, given, at_now, view, action)
+    at = rules.action_time(door_, given, at_now, view, action, earliest=tally.earliest)
     overridden: list[str] = []
     if action == "checkin":
         admission = rules.admit(s.view, attendee, view, door_, code=body.code,

@@ -1,7 +1,8 @@
 // Attendee pages: the schedule ("/"), one session ("/sessions/{id}"), check-in and check-out,
 // codewords and self-reporting ("Add a session I attended").
 import {
-  $, api, clear, doorPost, el, event, fmtClock, fmtDate, fmtTime, logout, me, newKey, show, words,
+  $, api, clear, doorPost, el, event, fmtClock, fmtDate, fmtTime, logout, me, newKey, show,
+  tooMany, words,
 } from "./common.js";
 
 import { Live } from "./live.js";
@@ -151,7 +152,8 @@ function selfReportPanel(sessions) {
       const res = await doorPost(`/api/v2/sessions/${encodeURIComponent(s.id)}/attendance/checkin`, body);
       add.disabled = false;
       msg.className = "notice " + (res.ok ? "ok" : "bad");
-      msg.textContent = res.ok ? "Added to your attendance." : words(res, info.reasons);
+      msg.textContent = res.ok ? "Added to your attendance."
+        : res.status === 429 ? tooMany(res, add) : words(res, info.reasons);
     });
     list.append(el("li", {}, form));
   }
@@ -261,6 +263,7 @@ function checkinForm(s, mine) {
     e.preventDefault();
     submit.disabled = true;
     submit.textContent = "Checking in…";
+    show(msg, false);
     const body = { source: "web" };
     if (s.has_checkin_code) body.code = code.value.trim();
     if (s.delivery_format === "hybrid") {
@@ -278,7 +281,7 @@ function checkinForm(s, mine) {
       await sessionPage(s.id);
       return;
     }
-    msg.textContent = words(res, info.reasons);
+    msg.textContent = res.status === 429 ? tooMany(res, submit) : words(res, info.reasons);
     show(msg);
     if (s.has_checkin_code && (res.reason === "code_invalid" || res.reason === "code_required")) code.select();
   });
@@ -298,6 +301,7 @@ function checkoutConfirm(s) {
   dialog.addEventListener("submit", async (e) => {
     e.preventDefault();
     yes.disabled = true;
+    show(msg, false);
     const body = { source: "web" };
     if (s.has_checkout_code) body.code = code.value.trim();
     const res = await doorPost(`/api/v2/sessions/${encodeURIComponent(s.id)}/attendance/checkout`, body);
@@ -306,7 +310,7 @@ function checkoutConfirm(s) {
       await sessionPage(s.id);
       return;
     }
-    msg.textContent = words(res, info.reasons);
+    msg.textContent = res.status === 429 ? tooMany(res, yes) : words(res, info.reasons);
     show(msg);
   });
   app.prepend(dialog);
@@ -329,7 +333,8 @@ function codewordForm(s) {
       { codeword: word.value.trim() });
     submit.disabled = false;
     msg.className = "notice " + (res.ok ? "ok" : "bad");
-    msg.textContent = res.ok ? "Codeword accepted." : words(res, info.reasons);
+    msg.textContent = res.ok ? "Codeword accepted."
+      : res.status === 429 ? tooMany(res, submit) : words(res, info.reasons);
     if (res.ok) word.value = "";
   });
   return form;
