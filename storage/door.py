@@ -24,6 +24,7 @@ from psycopg import AsyncConnection as PgConnection
 from psycopg.rows import dict_row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from storage.offline import door_leases, set_lease_used
 from storage.records import (
     RECORD_COLUMNS,
     RECORD_STATE,
@@ -115,6 +116,8 @@ class BatchWrite:
     seq: int = 0
     checked_in: int = 0
     in_room: int = 0
+    # seat leases whose seats the batch used: lease id -> seats used now
+    leases_used: dict[str, int] = field(default_factory=dict)
 
 
 class DoorStore(Protocol):
@@ -129,6 +132,10 @@ class DoorStore(Protocol):
     async def write(self, w: BatchWrite) -> None:
         """Every row of the batch, its door log, and the counter row (when it accepted
         anything: every accepted action has an event)."""
+
+    async def leases(self, session_id: str, ids: list[str], at: dt.datetime) -> list[Row]:
+        """The session's leases running at ``at`` and the ones named (running or not):
+        id, seats, used, running."""
 
 
 # --- any dialect --------------------------------------------------------------------------
@@ -172,6 +179,9 @@ class SqlDoorStore:
             answers = {r.key: StoredAnswer(r.fingerprint, bytes(r.response)) for r in rows}
         return BatchRead(fields=fields, enabled_keys=enabled, people=people, records=records,
                          answers=answers)
+
+    async def leases(self, session_id: str, ids: list[str], at: dt.datetime) -> list[Row]:
+        return [r._mapping for r in await door_leases(self.conn, session_id, ids, at)]
 
     async def _people(self, session_id: str, wanted: Wanted) -> list[Row]:
         conds: list[Any] = []
@@ -231,6 +241,7 @@ class SqlDoorStore:
         if w.log:
             await conn.execute(sa.insert(T_DOOR_LOG), [
                 dict(session_id=w.session_id, **e._asdict()) for e in w.log])
+        await set_lease_used(conn, w.leases_used)
         if w.events:
             await conn.execute(
                 sa.update(T_COUNTERS).where(T_COUNTERS.c.session_id == w.session_id)
@@ -277,9 +288,10 @@ _PG_OLD_RECORDS = (
 _PG_LOCK = """
 SELECT s.id, s.checkin_code, s.checkout_code, s.delivery_format, s.capacity,
        s.registrants_only, s.registration_levels, s.date, s.start_time, s.end_time,
-       s.credit_rule, c.seq, c.registered, c.checked_in, c.in_room, c.epoch,
+       s.credit_rule, s.ce_minutes, c.seq, c.registered, c.checked_in, c.in_room, c.epoch,
        (SELECT timezone FROM app_settings WHERE id = 1) AS app_tz,
-       (SELECT credit_rule FROM app_settings WHERE id = 1) AS app_rule
+       (SELECT credit_rule FROM app_settings WHERE id = 1) AS app_rule,
+       (SELECT self_report_credit FROM app_settings WHERE id = 1) AS app_self_report_credit
 FROM sessions s JOIN session_counters c ON c.session_id = s.id
 WHERE s.id = %(sid)s
 FOR UPDATE OF c"""
@@ -352,6 +364,16 @@ _PG_COUNTERS = """
 UPDATE session_counters SET seq = %(seq)s, checked_in = %(checked_in)s, in_room = %(in_room)s
 WHERE session_id = %(sid)s"""
 
+_PG_LEASES = """
+SELECT id, seats, used, (returned_at IS NULL AND expires_at > %(at)s) AS running
+FROM seat_leases
+WHERE session_id = %(sid)s
+  AND ((returned_at IS NULL AND expires_at > %(at)s) OR id = ANY(%(ids)s::text[]))"""
+
+_PG_LEASES_USED = """
+UPDATE seat_leases l SET used = v.used
+FROM unnest(%(id)s::text[], %(used)s::int[]) AS v(id, used) WHERE l.id = v.id"""
+
 _LOG_KINDS = {"attendee_id": "int", "at": "timestamptz", **{
     n: "text" for n in ("action", "result", "presented_as", "presented", "source", "actor")}}
 
@@ -408,6 +430,11 @@ class PgDoorStore:
         return BatchRead(fields=fields, enabled_keys=enabled, people=people, records=records,
                          answers=answers)
 
+    async def leases(self, session_id: str, ids: list[str], at: dt.datetime) -> list[Row]:
+        cur = self.pg.cursor(row_factory=dict_row)
+        await cur.execute(_PG_LEASES, {"sid": session_id, "ids": pg_array(ids, "text"), "at": at})
+        return list(await cur.fetchall())
+
     async def write(self, w: BatchWrite) -> None:
         pg = self.pg
         sid = w.session_id
@@ -451,6 +478,10 @@ class PgDoorStore:
                 await pg.execute(_PG_LOG, {"sid": sid, **{
                     name: pg_array([getattr(e, name) for e in w.log], _LOG_KINDS[name])
                     for name in LogEntry._fields}})
+            if w.leases_used:
+                await pg.execute(_PG_LEASES_USED, {
+                    "id": pg_array(list(w.leases_used), "text"),
+                    "used": pg_array(list(w.leases_used.values()), "int")})
             if w.events:
                 await pg.execute(_PG_COUNTERS, {"sid": sid, "seq": w.seq,
                                                 "checked_in": w.checked_in,

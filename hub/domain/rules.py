@@ -197,6 +197,13 @@ def has_room(capacity: int | None, in_room: int) -> bool:
     return capacity is None or in_room < capacity
 
 
+def seat_free(capacity: int | None, in_room: int, leased: int, holds_lease: bool) -> bool:
+    """Capacity with seat leases: the people in the room and the seats that running leases
+    still hold count against it. An admission on a lease that still has a seat takes that
+    seat (it was counted already), so it needs no other room; that seat is left out."""
+    return has_room(capacity, in_room + leased - (1 if holds_lease else 0))
+
+
 # --- time ----------------------------------------------------------------------------------
 
 

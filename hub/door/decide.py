@@ -8,7 +8,7 @@ import asyncio
 import copy
 import datetime as dt
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -26,7 +26,7 @@ from hub.domain.records import (
     to_builtins,
 )
 from hub.door.loading import LoadedSession
-from hub.door.store import Person, Plan
+from hub.door.store import Lease, Person, Plan
 from hub.envelope import encode
 from hub.errors import CheckinRefused, Forbidden, Invalid
 
@@ -51,6 +51,9 @@ class DoorRequest(msgspec.Struct):
     note: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
     idempotency_key: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
     timestamp: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    # A seat lease of the session (``POST .../leases``) that this admission uses: an offline
+    # door's admission takes the seat its lease holds.
+    lease_id: Annotated[str, msgspec.Meta(max_length=64)] | None = None
 
 
 class DoorAnswer(msgspec.Struct):
@@ -66,10 +69,16 @@ def door_for(principal: Principal, requested_source: str | None, session_id: str
     - API key: any source it names (default ``api``); codes asked only for web/self-report.
     - staff: needs the scan permission; always ``scan``; no codes; override with permission.
     - kiosk: locked to one session; always ``kiosk``; no codes; no override.
-    - attendee: ``web`` (or ``self-report`` when asked); codes asked; no override.
+    - attendee: ``web``; codes asked; no override.
+
+    A self-report is not a door action (it never puts anyone in the room): it is
+    ``POST /sessions/{id}/attendance/self-report``, and the door refuses that source.
     """
     if requested_source is not None and requested_source not in rules.SOURCES:
         raise Invalid("source", f"{requested_source!r} is not one of {', '.join(rules.SOURCES)}")
+    if requested_source == "self-report":
+        raise Invalid("source", "a self-report is POST /api/v2/sessions/{id}/attendance/"
+                      "self-report (a completed record, never a presence in the room)")
     kind = principal.kind
     if kind == "api_key":
         source = requested_source or "api"
@@ -84,8 +93,7 @@ def door_for(principal: Principal, requested_source: str | None, session_id: str
             raise Forbidden("This kiosk is set up for another session.")
         return _door("kiosk", principal, may_override=False, may_backdate=False)
     if kind == "attendee":
-        source = "self-report" if requested_source == "self-report" else "web"
-        return _door(source, principal, may_override=False, may_backdate=False,
+        return _door("web", principal, may_override=False, may_backdate=False,
                      attendee_id=principal.attendee_id)
     raise Forbidden("Only staff, kiosks, attendees and API keys use the door.")
 
@@ -165,6 +173,8 @@ class Tally:
     checked_in: int
     in_room: int
     earliest: dt.datetime | None = None  # the earliest a scan's timestamp may be
+    leased: int = 0  # seats the session's running leases still hold
+    leases: dict[str, Lease] = field(default_factory=dict)  # running, and the ones named
 
 
 def decide(item: Item, s: LoadedSession, person: Person, current: RecordState | None,
@@ -186,11 +196,14 @@ def decide(item: Item, s: LoadedSession, person: Person, current: RecordState | 
     given = parse_timestamp(body.timestamp, s.ctx.tz)
     at = rules.action_time(door_, given, at_now, view, action, earliest=tally.earliest)
     overridden: list[str] = []
+    lease = tally.leases.get(body.lease_id) if body.lease_id is not None else None
+    holding = (action == "checkin" and lease is not None and lease.running
+               and lease.used < lease.seats)
     if action == "checkin":
         admission = rules.admit(s.view, attendee, view, door_, code=body.code,
                                 delivery_format=body.delivery_format, override=body.override)
         overridden += admission.overridden
-        if not rules.has_room(s.view.capacity, tally.in_room):
+        if not rules.seat_free(s.view.capacity, tally.in_room, tally.leased, holding):
             if not (body.override and door_.may_override):
                 raise CheckinRefused("capacity_full")
             overridden.append("capacity_full")
@@ -230,14 +243,20 @@ def decide(item: Item, s: LoadedSession, person: Person, current: RecordState | 
     seq = tally.seq + 1
     in_room = tally.in_room + delta
     checked_in = tally.checked_in + (1 if first else 0)
+    leased = tally.leased - (1 if holding else 0)
     out = serialize(state, person.user, extras, s.ctx, at_now)
     counts = Counts.of(registered=tally.registered, checked_in=checked_in, in_room=in_room,
-                       capacity=s.view.capacity)
+                       capacity=s.view.capacity, leased=leased)
     data = encode(DoorAnswer(record=out, counts=counts, seq=seq))
     event = SessionEvent(session_id=s.ctx.session_id, seq=seq, epoch=s.epoch, kind=action,
                          at=iso(at_now, s.ctx.tz) or "", counts=counts,
                          record=to_builtins(out))
     tally.seq, tally.in_room, tally.checked_in = seq, in_room, checked_in
+    if holding:
+        assert lease is not None
+        lease.used += 1
+        tally.leased = leased
+        plan.leases_used[lease.id] = lease.used
     plan.touch(person.id, current is not None, state, extras, seq)
     plan.history.append((person.id, action, at, door_.source, door_.actor))
     plan.overrides += [(person.id, rule, door_.actor, reason, at_now) for rule in overridden]

@@ -317,6 +317,11 @@ class DoorService:
                       in_room=s.in_room,
                       earliest=rules.earliest_scan(s.ctx.date, s.ctx.tz, now(),
                                                    self.late_scan_hours))
+        lease_ids = sorted({i.body.lease_id for i in batch if i.body.lease_id is not None})
+        if s.view.capacity is not None or lease_ids:  # leases matter only then
+            tally.leases = await store.leases(st, session_id, lease_ids, now())
+            tally.leased = sum(max(x.seats - x.used, 0) for x in tally.leases.values()
+                               if x.running)
         plan = store.Plan(session_id=session_id)
         events: list[Encoded] = []
         acted: dict[int, dt.datetime] = {}  # item -> when it was decided (replays: never)

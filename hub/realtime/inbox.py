@@ -38,6 +38,7 @@ class Host(Protocol):
     cfg: RealtimeConfig
     db: Database
     stats: Stats
+    public_url: str
 
     def start_catch_up(self, ch: Any, c: Connection, since: int,
                        epoch: str | None = None) -> None: ...

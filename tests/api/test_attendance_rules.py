@@ -152,8 +152,9 @@ def test_attendee_checks_in_as_themself_with_the_code(api: TestClient,
     assert rec["user"]["external_id"] == "A0001"
     assert rec["attendee_note"] == "by the window" and rec["admin_note"] is None
     assert rec["overrides"] == []
-    rec = admitted(door(api, sid, "checkout", source="self-report"))["record"]
-    assert rec["checkout_source"] == "self-report"
+    refused(door(api, sid, "checkout", source="self-report"), "invalid", 422)
+    rec = admitted(door(api, sid, "checkout"))["record"]
+    assert rec["checkout_source"] == "web"
 
 
 def test_kiosk_of_another_session_is_403(api: TestClient, settings: Settings) -> None:

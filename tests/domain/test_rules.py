@@ -137,7 +137,10 @@ def test_sources() -> None:
     assert door_for(SCANNER, "web", "s1").source == "scan"
     assert door_for(KIOSK, "api", "s1").source == "kiosk"
     assert door_for(ATTENDEE, None, "s1").source == "web"
-    assert door_for(ATTENDEE, "self-report", "s1").source == "self-report"
+    with pytest.raises(Invalid):
+        door_for(ATTENDEE, "self-report", "s1")
+    with pytest.raises(Invalid):
+        door_for(API, "self-report", "s1")
     assert door_for(ATTENDEE, "scan", "s1").source == "web"
 
 
