@@ -4,11 +4,13 @@ clear, and CE credit adjustments. Thin handlers; the work is in ``hub.door`` and
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from hub import metrics
 from hub.api.spec import operation
 from hub.auth.principal import Principal, may_watch
 from hub.auth.throttle import code_keys
@@ -19,7 +21,7 @@ from hub.domain.schemas import CountData
 from hub.door.decide import DoorAnswer, DoorRequest
 from hub.door.loading import counts
 from hub.envelope import ok, ok_bytes
-from hub.errors import Forbidden
+from hub.errors import Forbidden, HubError
 from hub.http import read_any_json, read_json
 from hub.services import attendance
 from hub.state import Hub, caller, hub_of
@@ -65,21 +67,30 @@ async def checkout(request: Request) -> Response:
 
 
 async def _door(request: Request, action: str) -> Response:
+    started = time.perf_counter()
     hub = hub_of(request)
     door = hub.door
-    principal = await door.principal(request)
-    body = await read_json(request, DoorRequest)
-    session_id = request.path_params["session_id"]
+    try:
+        principal = await door.principal(request)
+        body = await read_json(request, DoorRequest)
+        session_id = request.path_params["session_id"]
 
-    async def submit() -> bytes:
-        return await door.submit(principal, session_id, action, body)
+        async def submit() -> bytes:
+            return await door.submit(principal, session_id, action, body)
 
-    attendee_id = _guessing(principal)
-    if attendee_id is not None and (body.code or "").strip():
-        keys = code_keys(_address(request), session_id, attendee_id, action)
-        data = await hub.throttle.guess(keys, submit, WRONG_CODES, what="wrong codes")
-    else:
-        data = await submit()
+        attendee_id = _guessing(principal)
+        if attendee_id is not None and (body.code or "").strip():
+            keys = code_keys(_address(request), session_id, attendee_id, action)
+            data = await hub.throttle.guess(keys, submit, WRONG_CODES, what="wrong codes")
+        else:
+            data = await submit()
+    except HubError as exc:
+        metrics.door_answered(action, exc.reason or f"http_{exc.http_status}", started)
+        raise
+    except Exception:
+        metrics.door_answered(action, "internal", started)
+        raise
+    metrics.door_answered(action, "ok", started)
     return ok_bytes(data)
 
 

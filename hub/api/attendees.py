@@ -31,6 +31,8 @@ def _int_param(request: Request, name: str, default: int, lo: int, hi: int) -> i
 @operation("POST", "/attendees", summary="Create or update attendees", tag="Attendees",
            request=attendees.AttendeesBody, response=CountData,
            errors=(400, 401, 403, 409, 413, 422),
+           links=(("get_attendees_external_id",
+                   {"external_id": "$request.body#/0/external_id"}),),
            description="Matches by external_id, else by email (any case); null or omitted "
            "fields are left as they are. `sessions` registers the attendee for those session "
            "ids (adds, never removes). Answers with how many distinct attendees were written. "
