@@ -262,14 +262,15 @@ def test_caller(hostile: Hostile, how: dict[str, Any], first: str | bytes | None
     assert_logged_nothing_bad(hostile.hub, start)
 
 
-# Frames on an open dashboard: each is refused with an error frame (the socket stays open and
-# answers the next ping) or closes it with a listed code.
+# Frames on an open dashboard: each is refused with an error frame (the socket stays open,
+# answers the next ping and shows the next change) or, when too large to read, closed with
+# 1009. Expected: the error frames' reasons, or the close code.
 FRAMES: list[Any] = [
     pytest.param("not json", ("malformed_json",), id="not-json"),
     pytest.param("\x00", ("malformed_json",), id="nul"),
     pytest.param('{"type": "ping"\x00}', ("malformed_json",), id="nul-inside"),
-    pytest.param("[" * 100000, ("invalid",), id="deep-array"),
-    pytest.param('{"a":' * 20000 + "1" + "}" * 20000, ("malformed_json",), id="deep-object"),
+    pytest.param("[" * 60000, ("invalid",), id="deep-array"),
+    pytest.param('{"a":' * 6000 + "1" + "}" * 6000, ("malformed_json",), id="deep-object"),
     pytest.param("{}", ("invalid",), id="no-type"),
     pytest.param("[]", ("invalid",), id="array"),
     pytest.param('"ping"', ("invalid",), id="string"),
@@ -286,24 +287,37 @@ FRAMES: list[Any] = [
     pytest.param('{"type": "auth", "password": "x"}', ("invalid",), id="auth-again"),
     pytest.param(b"\x00\x01\x02", ("bad_request",), id="binary"),
     pytest.param(b"", ("bad_request",), id="binary-empty"),
-    pytest.param(" " * 900_000, ("malformed_json",), id="huge-whitespace"),
-    pytest.param('{"type": "ping", "pad": "' + "x" * 900_000 + '"}', (), id="huge-ping"),
+    pytest.param(" " * 60_000, ("malformed_json",), id="large-whitespace"),
+    pytest.param('{"type": "ping", "pad": "' + "x" * 60_000 + '"}', (), id="large-ping"),
+    pytest.param('{"type": "ping", "pad": "' + "x" * 70_000 + '"}', 1009, id="over-64-kib"),
+    pytest.param(b"\x00" * 70_000, 1009, id="binary-over-64-kib"),
     pytest.param("\ud800".encode("utf-8", "surrogatepass"), ("bad_request",),
                  id="binary-surrogate"),
+    pytest.param("x" * (17 << 20), 1009, id="over-16-mib"),
 ]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("frame", "reasons"), FRAMES)
-def test_frame(hostile: Hostile, frame: str | bytes, reasons: tuple[str, ...]) -> None:
+def test_frame(hostile: Hostile, frame: str | bytes, reasons: tuple[str, ...] | int) -> None:
     start = hostile.hub.log_path.stat().st_size
     with _open(hostile, "/ws/sessions/{sid}") as ws:
         assert _outcome(ws) == ("frame", "snapshot")
-        ws.send(frame)
-        outcome = _answers_ping(ws)
+        try:
+            ws.send(frame)
+            outcome = _answers_ping(ws)
+        except ConnectionClosed as closed:
+            outcome = ("close", closed.rcvd.code if closed.rcvd else None)
+        if outcome == ("close", None) and reasons == 1009:
+            # The hub sent 1009 and closed with the rest of the message unread, which resets
+            # the connection (TCP) before the client could read the close frame.
+            outcome = ("close", 1009)
         if outcome[0] == "close":
             assert outcome[1] in CLOSES, outcome
-        assert all(r in REASONS for r in outcome[1] if isinstance(r, str)), outcome
+            assert outcome == ("close", reasons)
+            assert_logged_nothing_bad(hostile.hub, start)
+            return
+        assert all(r in REASONS for r in outcome[1]), outcome
         assert outcome == ("error", reasons)
         # And the view stays live: the next change reaches it.
         r = httpx.post(f"{hostile.hub.url}/api/v2/sessions/{hostile.session_id}/attendance/"
