@@ -82,6 +82,7 @@ def session_out(
         rank=row.rank,
         hidden=row.hidden,
         credit_url=row.credit_url,
+        self_registration=row.self_registration,
     )
 
 
