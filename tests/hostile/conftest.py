@@ -38,4 +38,4 @@ def target(settings: Settings, hub_env: dict[str, str],
            live_hubs: Callable[..., LiveHub]) -> Target:
     """One hub process on this test's database, and an API key for it."""
     _, key = in_db(settings, lambda conn: create_api_key(conn, description="hostile"))
-    return Target(hub=live_hubs(hub_env), key=key)
+    return Target(hub=live_hubs(hub_env, deadline_s=90), key=key)

@@ -235,7 +235,6 @@ def _counts(base: str, key: str, session: str) -> dict[str, Any]:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="a lost database answers 500, not 503: branch door")
 def test_restarting_postgresql_then_redis_mid_rush_loses_nothing(
     private_servers: tuple[PrivatePostgres, PrivateRedis], tmp_path: Path,
 ) -> None:
