@@ -1,9 +1,8 @@
 """What the hostile-client suites share: a real hub on PostgreSQL with an API key, and the
-check that its log holds no traceback."""
+check that its log holds no traceback (tests.livehub.assert_clean_log)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -23,14 +22,6 @@ class Target:
     @property
     def headers(self) -> dict[str, str]:
         return {"API-Key": self.key}
-
-
-def assert_clean_log(hub: LiveHub) -> None:
-    """No traceback and no logged error in the hub's whole log (not only its tail)."""
-    text = hub.log_path.read_text(errors="replace")
-    bad = [line for line in text.splitlines()
-           if "Traceback" in line or re.search(r"\b(ERROR|CRITICAL)\b", line)]
-    assert not bad, "the hub logged errors:\n" + "\n".join(bad[:20]) + "\n\n" + text[-4000:]
 
 
 @pytest.fixture

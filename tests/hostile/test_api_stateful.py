@@ -28,7 +28,8 @@ from schemathesis.specs.openapi.checks import (
     use_after_free,
 )
 
-from tests.hostile.conftest import Target, assert_clean_log
+from tests.hostile.conftest import Target
+from tests.livehub import assert_clean_log
 
 # ROLLCALL_HOSTILE_SCENARIOS=200 searches deeper (still from the same seed).
 SCENARIOS = int(os.environ.get("ROLLCALL_HOSTILE_SCENARIOS") or 25)
