@@ -50,6 +50,9 @@ SERVER_SETTINGS: dict[str, object] = dict(
     # Frames are small JSON; a deflate context per socket would cost far more memory
     # (browsers always offer it) than it saves bandwidth.
     ws_per_message_deflate=False,
+    # Client frames are small JSON (a moderator password or prompt at most 200 characters): a
+    # larger message is closed with 1009 instead of being buffered (16 MiB by default).
+    ws_max_size=64 * 1024,
     # The hub sends its own JSON heartbeat (``ping`` every ROLLCALL_WS_PING_S, a silent
     # peer closed after ROLLCALL_WS_DEAD_S: hub/realtime/node.py), which browser code can
     # see; uvicorn's protocol-level pings would only double it, with a timer per socket.

@@ -87,6 +87,8 @@ REASONS: dict[str, Reason] = {
     "heartbeat_timeout": Reason("No answer to ping; reconnect.", close=4000, kind="live"),
     "too_slow": Reason("The connection did not keep up; reconnect.", close=4008, kind="live"),
     "going_away": Reason("The connection was closed.", close=1001, kind="live"),
+    "message_too_big": Reason("A WebSocket message was larger than the hub reads (64 KiB).",
+                              close=1009, kind="live"),
 }
 
 # Door refusals: reason -> plain words an attendee or a scanner can read.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -44,6 +45,14 @@ class LiveHub:
             return self.log_path.read_text(errors="replace")[-5000:]
         except OSError:
             return ""
+
+
+def assert_clean_log(hub: LiveHub) -> None:
+    """No traceback and no logged error in the hub's whole log (not only its tail)."""
+    text = hub.log_path.read_text(errors="replace")
+    bad = [line for line in text.splitlines()
+           if "Traceback" in line or re.search(r"\b(ERROR|CRITICAL)\b", line)]
+    assert not bad, "the hub logged errors:\n" + "\n".join(bad[:20]) + "\n\n" + text[-4000:]
 
 
 def start_hub(

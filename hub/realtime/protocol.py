@@ -28,6 +28,7 @@ class Close(IntEnum):
 
     NORMAL = 1000
     GOING_AWAY = 1001
+    MESSAGE_TOO_BIG = 1009  # sent by the server (uvicorn) itself: see hub.cli's ws_max_size
     INTERNAL_ERROR = 1011
     SERVICE_RESTART = 1012
     HEARTBEAT_TIMEOUT = 4000

@@ -1,5 +1,6 @@
 """schemathesis against /api/v2/openapi.json on a live hub: no request may answer 5xx, and every
-answer must match the document (status codes, content types, response schemas).
+answer must match the document (status codes, content types, response schemas), and the hub
+must log no traceback and no error.
 
 Every registered operation is exercised, with schema-valid and schema-breaking data, a bounded
 number of examples each (derandomized, so a run is repeatable). Operations with a
@@ -32,7 +33,7 @@ from schemathesis.specs.openapi.checks import (
 from hub.auth.accounts import create_api_key
 from hub.config import Settings
 from tests.api.rows import in_db
-from tests.livehub import LiveHub
+from tests.livehub import LiveHub, assert_clean_log
 
 # Per operation and generation mode. ROLLCALL_SCHEMATHESIS_EXAMPLES=500 runs a deeper,
 # randomised search (the default run is derandomized, so it repeats exactly).
@@ -101,7 +102,7 @@ def test_schemathesis_finds_no_server_error_and_no_schema_mismatch(
     settings: Settings, hub_env: dict[str, str], live_hubs: Callable[..., LiveHub],
 ) -> None:
     _, key = in_db(settings, lambda conn: create_api_key(conn, description="schemathesis"))
-    hub = live_hubs(hub_env)
+    hub = live_hubs(hub_env, deadline_s=90)
     seed = Seed(hub=hub, headers={"API-Key": key})
     seed.renew()
     schema = schemathesis.openapi.from_url(f"{hub.url}/api/v2/openapi.json")
@@ -116,3 +117,4 @@ def test_schemathesis_finds_no_server_error_and_no_schema_mismatch(
     # Only operations without any input may lack negative examples.
     print("operations without negative examples:", seed.unbreakable)
     assert len(seed.unbreakable) < len(operations) // 2, seed.unbreakable
+    assert_clean_log(hub)

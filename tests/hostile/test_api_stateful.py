@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, seed, settings
+from hypothesis.errors import FlakyStrategyDefinition
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import (
@@ -28,7 +29,8 @@ from schemathesis.specs.openapi.checks import (
     use_after_free,
 )
 
-from tests.hostile.conftest import Target, assert_clean_log
+from tests.hostile.conftest import Target
+from tests.livehub import assert_clean_log
 
 # ROLLCALL_HOSTILE_SCENARIOS=200 searches deeper (still from the same seed).
 SCENARIOS = int(os.environ.get("ROLLCALL_HOSTILE_SCENARIOS") or 25)
@@ -73,7 +75,13 @@ def test_linked_sequences_get_no_server_error(target: Target) -> None:
     run.settings = settings(max_examples=SCENARIOS, stateful_step_count=STEPS, deadline=None,
                             database=None, phases=[Phase.generate],
                             suppress_health_check=list(HealthCheck))
-    run().runTest()
+    try:
+        run().runTest()
+    except FlakyStrategyDefinition:
+        # Hypothesis replays a prefix of an earlier scenario and finds the hub's answers (so
+        # the resources it may link to) changed: the hub's data moved on, which is no finding.
+        # The search ends there; what it saw is judged below.
+        pass
     print(len(calls), "calls:", *sorted(seen), sep="\n  ")
     assert not failures, "\n\n".join(failures.values())
     assert len(calls) >= SCENARIOS, calls
