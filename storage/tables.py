@@ -48,6 +48,11 @@ class AppSettingsRow(SQLModel, table=True):
     certificate_sponsor_id: str | None = None
     certificate_signature: str | None = None
     certificate_logo: bytes | None = Field(default=None, sa_column=sa.Column(sa.LargeBinary, nullable=True))
+    # Live engagement: questions wait for a moderator's approval; when evaluations unlock
+    # (minutes before the scheduled end; null: 10); whether they need a check-in.
+    qa_approval: bool | None = None
+    evaluation_unlock_minutes: int | None = None
+    evaluation_requires_checkin: bool | None = None
 
 
 class SessionRow(SQLModel, table=True):
@@ -78,7 +83,17 @@ class SessionRow(SQLModel, table=True):
     credit_rule: dict | None = Field(default=None, sa_column=sa.Column(JSONType, nullable=True))  # type: ignore[type-arg]
     # Attendees may put the session on their own schedule (the status's ``register`` action).
     self_registration: bool | None = None
+    # Live engagement overrides of the event's settings (null: as the event says).
+    qa_approval: bool | None = None
+    evaluation_unlock_minutes: int | None = None
+    evaluation_requires_checkin: bool | None = None
+    # A moderator opened the evaluation early.
+    evaluation_unlocked_at: datetime | None = Field(default=None, sa_column=_ts())
     created_at: datetime = Field(sa_column=_ts(False))
+    # An admin has set seat leases off for this session (offline doors get none).
+    leasing_off: bool = Field(
+        default=False,
+        sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.false()))
 
 
 class SessionCounterRow(SQLModel, table=True):
@@ -332,13 +347,25 @@ class SessionEventRow(SQLModel, table=True):
 
 
 class IdempotencyRow(SQLModel, table=True):
-    """One answer per idempotency key: a retried request gets the first answer again."""
+    """One answer per idempotency key: a retried request gets the first answer again.
+
+    ``key`` is "{session}/{action}/{caller}/{client's key}" (the caller: an API key, a staff
+    member, a kiosk or an attendee), so a key never reaches another caller's answer;
+    ``fingerprint`` binds it to the request it answered (``hub.door.decide.fingerprint``);
+    ``attendee_id`` is whose record it answered, so that removing a record forgets it."""
 
     __tablename__ = "idempotency_keys"
+    __table_args__ = (sa.Index("ix_idempotency_keys_attendee", "session_id", "attendee_id"),)
     key: str = Field(primary_key=True, max_length=300)
     session_id: str = Field(
         sa_column=sa.Column(sa.String(16), sa.ForeignKey("sessions.id", ondelete="CASCADE"))
     )
+    attendee_id: int | None = Field(
+        default=None,
+        sa_column=sa.Column(sa.Integer, sa.ForeignKey("attendees.id", ondelete="CASCADE"),
+                            nullable=True),
+    )
+    fingerprint: str | None = Field(default=None, max_length=64)
     response: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
     created_at: datetime = Field(sa_column=_ts(False))
 
@@ -369,6 +396,59 @@ class DoorLogRow(SQLModel, table=True):
     presented: str | None = None
     source: str | None = None
     actor: str | None = None
+
+
+class SeatLeaseRow(SQLModel, table=True):
+    """Seats a door holds for a session while it may be offline: reserved against capacity
+    until used, returned, or ``expires_at`` passes (then they are free again by themselves:
+    every count of leased seats reads only the leases still running)."""
+
+    __tablename__ = "seat_leases"
+    __table_args__ = (sa.Index("ix_seat_leases_session", "session_id", "expires_at"),)
+    id: str = Field(primary_key=True, max_length=32)
+    session_id: str = Field(
+        sa_column=sa.Column(
+            sa.String(16), sa.ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False
+        )
+    )
+    seats: int
+    used: int = 0
+    created_at: datetime = Field(sa_column=_ts(False))
+    expires_at: datetime = Field(sa_column=_ts(False))
+    returned_at: datetime | None = Field(default=None, sa_column=_ts())
+    actor: str | None = None
+
+
+class DoorConflictRow(SQLModel, table=True):
+    """An uploaded door action the hub judged differently from the offline door that took it
+    (the same attendee at two doors, an attendee removed meanwhile, a lease that ran out):
+    kept for staff to review, with what the door decided and what the hub answered."""
+
+    __tablename__ = "door_conflicts"
+    __table_args__ = (sa.Index("ix_door_conflicts_session", "session_id", "id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: str = Field(
+        sa_column=sa.Column(
+            sa.String(16), sa.ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False
+        )
+    )
+    attendee_id: int | None = Field(
+        default=None,
+        sa_column=sa.Column(
+            sa.Integer, sa.ForeignKey("attendees.id", ondelete="SET NULL"), nullable=True
+        ),
+    )
+    kind: str  # "double_admission" | "removed" | "lease_expired" | "refused"
+    action: str  # "checkin" | "checkout"
+    door_decided: str  # what the offline door decided: "ok" or a reason
+    hub_result: str  # what the hub answered: a reason
+    presented: str | None = None  # e.g. "badge_id: B-123"
+    lease_id: str | None = None
+    scanned_at: datetime | None = Field(default=None, sa_column=_ts())
+    uploaded_at: datetime = Field(sa_column=_ts(False))
+    actor: str | None = None  # who uploaded it (the door's staff member, kiosk or key)
+    # The retry of an upload does not list the same action twice.
+    idempotency_key: str | None = Field(default=None, max_length=300, unique=True)
 
 
 class StaffUserRow(SQLModel, table=True):
@@ -451,10 +531,19 @@ class PollRow(SQLModel, table=True):
     type: str = "multiple_choice"
     choices: list = Field(default_factory=list, sa_column=sa.Column(JSONType, nullable=False))  # type: ignore[type-arg]
     created: datetime = Field(sa_column=_ts(False))
+    # "draft" (not yet shown), "open" (attendees answer), "closed" (answers refused).
+    state: str = Field(default="draft", sa_column=sa.Column(
+        sa.String(8), nullable=False, server_default="draft"))
+    # Results shown to attendees too, not only to moderators.
+    revealed: bool = Field(default=False, sa_column=sa.Column(
+        sa.Boolean, nullable=False, server_default=sa.false()))
 
 
 class PollResponseRow(SQLModel, table=True):
+    """One answer per attendee per poll (changed in place while the poll is open)."""
+
     __tablename__ = "poll_responses"
+    __table_args__ = (sa.UniqueConstraint("poll_id", "attendee_id", name="uq_poll_answer_once"),)
     id: int | None = Field(default=None, primary_key=True)
     poll_id: str = Field(
         sa_column=sa.Column(sa.String(32), sa.ForeignKey("polls.id", ondelete="CASCADE"), index=True)
@@ -487,6 +576,46 @@ class QuestionRow(SQLModel, table=True):
     upvotes: int = 0
     answered: bool = False
     created: datetime = Field(sa_column=_ts(False))
+    # Shown to attendees only once approved (immediately unless the session asks approval).
+    approved: bool = Field(default=True, sa_column=sa.Column(
+        sa.Boolean, nullable=False, server_default=sa.true()))
+    hidden: bool = Field(default=False, sa_column=sa.Column(
+        sa.Boolean, nullable=False, server_default=sa.false()))
+    starred: bool = Field(default=False, sa_column=sa.Column(
+        sa.Boolean, nullable=False, server_default=sa.false()))
+
+
+class QuestionVoteRow(SQLModel, table=True):
+    """One upvote per attendee per question: the key settles double votes."""
+
+    __tablename__ = "question_votes"
+    question_id: int = Field(sa_column=sa.Column(
+        sa.Integer, sa.ForeignKey("questions.id", ondelete="CASCADE"), primary_key=True))
+    attendee_id: int = Field(sa_column=sa.Column(
+        sa.Integer, sa.ForeignKey("attendees.id", ondelete="CASCADE"), primary_key=True))
+
+
+class EvaluationQuestionRow(SQLModel, table=True):
+    """The evaluation form: the event's questions (``session_id`` null), or a session's own
+    set, which replaces the event's for that session."""
+
+    __tablename__ = "evaluation_questions"
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: str | None = Field(
+        default=None,
+        sa_column=sa.Column(
+            sa.String(16), sa.ForeignKey("sessions.id", ondelete="CASCADE"), nullable=True,
+            index=True,
+        ),
+    )
+    position: int = 0
+    kind: str  # "rating" | "multiple_choice" | "text"
+    text: str
+    # rating: five labels, "1 - Poor" .. "5 - Great"; multiple_choice: the choices.
+    choices: list | None = Field(default=None, sa_column=sa.Column(JSONType, nullable=True))  # type: ignore[type-arg]
+    required: bool = True
+    # Asked once per presenter of the session.
+    per_presenter: bool = False
 
 
 metadata = SQLModel.metadata
@@ -517,3 +646,7 @@ T_POLLS = PollRow.__table__  # type: ignore[attr-defined]
 T_POLL_RESPONSES = PollResponseRow.__table__  # type: ignore[attr-defined]
 T_QUESTIONS = QuestionRow.__table__  # type: ignore[attr-defined]
 T_STAFF_LOGINS = StaffLoginRow.__table__  # type: ignore[attr-defined]
+T_QUESTION_VOTES = QuestionVoteRow.__table__  # type: ignore[attr-defined]
+T_EVALUATION_QUESTIONS = EvaluationQuestionRow.__table__  # type: ignore[attr-defined]
+T_LEASES = SeatLeaseRow.__table__  # type: ignore[attr-defined]
+T_CONFLICTS = DoorConflictRow.__table__  # type: ignore[attr-defined]

@@ -10,6 +10,9 @@ from hub.api import (
     attendees,
     certificates,
     evaluations,
+    offline,
+    polls,
+    questions,
     reasons,
     reports,
     sessions,
@@ -20,8 +23,8 @@ from hub.api import (
 from hub.api.spec import OPERATIONS, openapi_json
 
 # Importing a module registers its handlers; these are the API's modules.
-MODULES = (app_settings, attendance, attendees, certificates, evaluations, reasons, sessions,
-           staff, reports, sheets, status)
+MODULES = (app_settings, attendance, attendees, certificates, evaluations, offline, polls,
+           questions, reasons, sessions, staff, reports, sheets, status)
 
 
 def api_routes() -> list[BaseRoute]:

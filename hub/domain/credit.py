@@ -12,7 +12,9 @@ Conditions (each optional; all set ones must hold, else the field earns 0):
 - ``checkout_within_minutes``: last check-out no earlier than M minutes before the end (an
   attendee still in the room counts once the end is that close);
 - ``min_codewords``: at least this many valid codewords for the field (capped at the number the
-  field has, so a field without codewords never blocks credit).
+  field has, so a field without codewords never blocks credit);
+- ``evaluation_required``: the attendee submitted the session's evaluation (credit is
+  withheld until then, and given as soon as it is done).
 
 ``unit_minutes`` turns credit into minute units: every full unit attended earns 1 credit, and
 ``half_after_minutes`` more minutes earn a half credit (50 and 25: 75 minutes = 1.5), capped at
@@ -51,6 +53,7 @@ class CreditRule(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True)
     checkout_within_minutes: int | None = None
     min_codewords: int | None = None
     prorate: bool | None = None
+    evaluation_required: bool | None = None
 
 
 RULE_KEYS = tuple(CreditRule.__struct_fields__)
@@ -124,6 +127,7 @@ class Attendance:
     in_room: bool
     seconds: int  # total time attended, the open interval included
     now: dt.datetime
+    evaluation_complete: bool = False
 
 
 def parse_credits(raw: str | float | int | None) -> float | None:
@@ -145,6 +149,8 @@ def number(value: float) -> float | int:
 def rule_met(rule: CreditRule, attendance: Attendance, schedule: Schedule, *,
              valid_codewords: int, possible_codewords: int) -> bool:
     if attendance.first_checkin is None:
+        return False
+    if rule.evaluation_required and not attendance.evaluation_complete:
         return False
     if rule.min_percent is not None:
         if not schedule.length_seconds:

@@ -255,6 +255,7 @@ def serialize(state: RecordState, user: AttendeeUser, extras: Extras, ctx: Sessi
         in_room=state.in_since is not None,
         seconds=seconds,
         now=now,
+        evaluation_complete=state.evaluation_complete,
     )
     earns = ctx.self_report_credit or state.checkin_source != SELF_REPORT
     fields = [_field_out(f, extras, ctx, attendance, schedule, earns) for f in ctx.fields]

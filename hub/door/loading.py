@@ -208,4 +208,4 @@ async def counts(db: Database, session_id: str) -> Counts:
     if row is None:
         raise NotFound(f"No session with id {session_id!r}.")
     return Counts.of(registered=row.registered, checked_in=row.checked_in, in_room=row.in_room,
-                     capacity=row.capacity)
+                     capacity=row.capacity, leased=row.leased)

@@ -29,6 +29,7 @@ class Stats:
     holes: int = 0  # gaps filled from the log after the gap grace
     frames_sent: int = 0  # frames written to dashboards (deltas, batches and counts)
     batches: int = 0  # how many of them were batches
+    deliveries: int = 0  # events delivered to dashboards (one event to one dashboard: one)
 
 
 class Host(Protocol):

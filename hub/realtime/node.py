@@ -120,6 +120,11 @@ class Node:
         await self.broker.publish(session_channel(session_id), p.bus_refresh(session_id))
         await self.broker.publish(EVENT_CHANNEL, p.bus_counts(p.BusRefresh(session_id=session_id)))
 
+    async def engagement_changed(self, session_id: str, what: str) -> None:
+        """After a poll, question or evaluation change commits: every worker re-reads it."""
+        await self.broker.publish(session_channel(session_id),
+                                  p.bus_engage(p.BusEngage(session_id=session_id, what=what)))
+
     async def prompt(self, session_id: str, message: str, field: str | None) -> None:
         await self.broker.publish(session_channel(session_id), p.bus_prompt(
             p.BusPrompt(session_id=session_id, message=message, field=field)))
@@ -150,6 +155,8 @@ class Node:
                 ch.offer(p.BusRefresh(session_id=sid))
             elif data[:1] == p.STATUS_MARK:
                 ch.offer(p.read_bus_status(data))
+            elif data[:1] == p.ENGAGE_MARK:
+                ch.engage(p.read_bus_engage(data).what)
         except Exception:  # noqa: BLE001 - a bad message must not stop the listener
             log.exception("unreadable message on %s; catching up from the log", channel)
             self.on_resync()
@@ -217,6 +224,8 @@ class Node:
             ch.send_snapshot(c)
         else:
             self.start_catch_up(ch, c, since, epoch)
+        for frame in await ch.engagement_frames(attendee=False):
+            c.send(frame)
         self._tell_if_degraded(c, ch)
 
     async def join_attendee(self, c: Connection, session_id: str) -> None:
@@ -228,6 +237,8 @@ class Node:
         if c.me_version == version:  # no fresher ``me`` was sent meanwhile
             ch.send_me(c, st)
         c.send(ch.seats_frame())
+        for frame in await ch.engagement_frames(attendee=True):
+            c.send(frame)
         self._tell_if_degraded(c, ch)
 
     async def join_event(self, c: Connection) -> None:

@@ -27,15 +27,19 @@ from collections.abc import Iterable
 from typing import Any
 
 from hub.domain.dates import now
+from hub.domain.engagement import for_attendees, visible_questions
 from hub.domain.events import Counts, SessionEvent
 from hub.door.status import load_status, register_url
 from hub.realtime import protocol as p
 from hub.realtime import store
 from hub.realtime.connection import Connection
-from hub.realtime.inbox import Host, Inbox
+from hub.realtime.inbox import Coalescer, Host, Inbox
 
 log = logging.getLogger("rollcall.realtime")
 
+ENGAGEMENT = ("polls", "questions", "evaluation")
+DASHBOARD_FRAMES = ("polls", "questions")
+ATTENDEE_FRAMES = ("polls:attendee", "questions:attendee", "evaluation:attendee")
 RING = 256  # recent delta frames kept for quick resumes
 BATCH_MAX = 200  # deltas in one batch frame at most (a long catch-up sends several)
 
@@ -62,6 +66,11 @@ class SessionChannel(Inbox[SessionEvent | p.BusPrompt | p.BusRefresh | p.BusStat
         self._flushed_at = 0.0
         self._flush_timer: asyncio.TimerHandle | None = None
         self._snapshot: str | None = None
+        # Live engagement: what changed since the last flush (coalesced like counts), and
+        # the encoded frames new listeners get (dropped when their content changes).
+        self._engage = Coalescer(self.cfg.counts_interval, self._wake)
+        self._engage_what: set[str] = set()
+        self._engage_frames: dict[str, str] = {}
 
     # --- life -------------------------------------------------------------------------------
 
@@ -82,6 +91,7 @@ class SessionChannel(Inbox[SessionEvent | p.BusPrompt | p.BusRefresh | p.BusStat
         return True
 
     async def stop(self) -> None:
+        self._engage.cancel()
         if self._gap_timer is not None:
             self._gap_timer.cancel()
         if self._flush_timer is not None:
@@ -101,6 +111,7 @@ class SessionChannel(Inbox[SessionEvent | p.BusPrompt | p.BusRefresh | p.BusStat
                     # The log has the events, not the settings: a refresh lost with an
                     # overflowing inbox or a broker outage is made good here.
                     await self._refresh()
+                    self.engage(*ENGAGEMENT)
                 while self.inbox:
                     item = self.inbox.popleft()
                     if isinstance(item, p.BusPrompt):
@@ -120,6 +131,8 @@ class SessionChannel(Inbox[SessionEvent | p.BusPrompt | p.BusRefresh | p.BusStat
                 # Counts summarise deltas: never ahead of the deltas sent.
                 if not self.outgoing and self._counts.due():
                     await self._flush_counts()
+                if self._engage.due():
+                    await self._flush_engagement()
             except asyncio.CancelledError:
                 raise
             except Exception:  # noqa: BLE001 - the log is the truth: catch up and go on
@@ -315,6 +328,7 @@ class SessionChannel(Inbox[SessionEvent | p.BusPrompt | p.BusRefresh | p.BusStat
         rest: dict[int, tuple[tuple[str, ...], bytes]] = {}
         batch = self.cfg.fanout_batch
         sent = 0
+        partial = partial_events = 0  # dashboards that got only the tail of ``out``
         for i, c in enumerate(list(self.dashboards)):
             if c.live:
                 held = c.last_seq
@@ -335,11 +349,14 @@ class SessionChannel(Inbox[SessionEvent | p.BusPrompt | p.BusRefresh | p.BusStat
                     c.last_seq = last
                     c.send_all(*part)
                     sent += 1
+                    partial += 1
+                    partial_events += last - held
                 elif counts is not None:
                     c.send(*counts)
             if i % batch == batch - 1:
                 await asyncio.sleep(0)
         self.host.stats.frames_sent += sent * (2 if counts else 1)
+        self.host.stats.deliveries += (sent - partial) * len(out) + partial_events
         if len(out) > 1:
             self.host.stats.batches += 1
         if counts is not None and self.attendees:
@@ -376,6 +393,60 @@ class SessionChannel(Inbox[SessionEvent | p.BusPrompt | p.BusRefresh | p.BusStat
                                        epoch=state.epoch, message=prompt.message,
                                        field=prompt.field))
         await self._fanout(self.attendees, frame)
+
+    # --- live engagement -------------------------------------------------------------------
+
+    def engage(self, *what: str) -> None:
+        """Polls, questions or the evaluation changed: re-read and send them at the next
+        flush (at most ``counts_hz`` a second; the last state always sent)."""
+        self._engage_what.update(w for w in what if w in ENGAGEMENT)
+        self._engage.dirty = True
+        self._wake.set()
+
+    async def _load_engagement(self, what: Iterable[str]) -> dict[str, str]:
+        sid = self.session_id
+        frames: dict[str, str] = {}
+        async with self.host.db.read() as conn:
+            if "polls" in what:
+                polls = await store.polls_live(conn, sid)
+                frames["polls"] = p.encode(p.PollsFrame(session_id=sid, polls=polls))
+                frames["polls:attendee"] = p.encode(p.PollsFrame(
+                    session_id=sid, polls=for_attendees(polls)))
+            if "questions" in what:
+                questions = await store.questions_live(conn, sid)
+                frames["questions"] = p.encode(p.QuestionsFrame(session_id=sid,
+                                                                questions=questions))
+                frames["questions:attendee"] = p.encode(p.QuestionsFrame(
+                    session_id=sid, questions=visible_questions(questions)))
+            if "evaluation" in what:
+                is_open, opens_at = await store.evaluation_live(conn, sid)
+                frames["evaluation:attendee"] = p.encode(p.EvaluationFrame(
+                    session_id=sid, open=is_open, opens_at=opens_at))
+        return frames
+
+    async def _flush_engagement(self) -> None:
+        what, self._engage_what = self._engage_what, set()
+        self._engage.flushed()
+        if not what:
+            return
+        frames = await self._load_engagement(what)
+        for key, frame in frames.items():
+            if self._engage_frames.get(key) == frame:
+                continue  # e.g. attendees' polls while results are hidden: nothing new
+            self._engage_frames[key] = frame
+            await self._fanout(self.attendees if key.endswith(":attendee") else self.dashboards,
+                               frame)
+
+    async def engagement_frames(self, attendee: bool) -> list[str]:
+        """The engagement frames a new listener gets (read once, then kept until they
+        change)."""
+        keys = ATTENDEE_FRAMES if attendee else DASHBOARD_FRAMES
+        missing = {k.partition(":")[0] for k in keys if k not in self._engage_frames}
+        if missing:
+            loaded = await self._load_engagement(missing)
+            for k, v in loaded.items():
+                self._engage_frames.setdefault(k, v)
+        return [self._engage_frames[k] for k in keys]
 
     # --- attendees --------------------------------------------------------------------------
 

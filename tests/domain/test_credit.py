@@ -114,3 +114,16 @@ def test_parse_rule_refuses_nonsense() -> None:
 def test_schedule_without_date_uses_the_day_of_the_first_checkin() -> None:
     s = credit.schedule_of(None, dt.time(9), dt.time(10), TZ, fallback_day=at(9, 5))
     assert s.start == at(9) and s.length_seconds == 3600
+
+
+def test_evaluation_required_withholds_credit_until_the_evaluation_is_done() -> None:
+    rule = CreditRule(evaluation_required=True)
+    a = went(at(9), at(10), 60)
+    assert earned(rule, a) == 0.0
+    done = Attendance(first_checkin=at(9), last_checkout=at(10), in_room=False,
+                      seconds=3600, now=at(12), evaluation_complete=True)
+    assert earned(rule, done) == 2.0
+    assert earned(CreditRule(evaluation_required=False), a) == 2.0
+    assert credit.parse_rule({"evaluation_required": True}) == rule
+    with pytest.raises(Invalid):
+        credit.parse_rule({"evaluation_required": "yes"})

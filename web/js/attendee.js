@@ -1,9 +1,11 @@
 // Attendee pages: the schedule ("/"), one session ("/sessions/{id}"), check-in and check-out,
 // codewords and self-reporting ("Add a session I attended").
 import {
-  $, api, clear, doorPost, el, event, fmtClock, fmtDate, fmtTime, logout, me, newKey, show, words,
+  $, api, clear, doorPost, el, event, fmtClock, fmtDate, fmtTime, logout, me, newKey, show,
+  tooMany, words,
 } from "./common.js";
 
+import { attendeePolls, evaluationPanel, questionsList } from "./engage.js";
 import { Live } from "./live.js";
 
 const app = $("#app");
@@ -13,6 +15,22 @@ let who = null; // GET /auth/me
 let channel = null; // /ws/attendee/{id}: my status, seats, moderators' prompts
 let shownStatus = null;
 let lastPrompt = null;
+const engaged = { polls: null, questions: null, evaluation: null }; // the newest frames
+
+/** (Re)draw the live engagement sections: polls, the evaluation, questions. */
+function drawEngagement(sid) {
+  const holder = $("#engagement");
+  if (!holder) return;
+  clear(holder);
+  if (engaged.evaluation) {
+    const ev = evaluationPanel(sid, engaged.evaluation, () => drawEngagement(sid));
+    if (ev) holder.append(ev);
+  }
+  if (engaged.polls && engaged.polls.polls.length) holder.append(attendeePolls(sid, engaged.polls.polls));
+  if (engaged.questions && engaged.questions.questions.length) {
+    holder.append(el("h2", {}, "Questions"), questionsList(engaged.questions));
+  }
+}
 
 function sessionIdFromPath() {
   const m = location.pathname.match(/^\/sessions\/([^/]+)\/?$/);
@@ -161,7 +179,8 @@ function selfReportPanel(sessions) {
       const res = await api("POST", `/api/v2/sessions/${encodeURIComponent(s.id)}/attendance/self-report`, body);
       add.disabled = false;
       msg.className = "notice " + (res.ok ? "ok" : "bad");
-      msg.textContent = res.ok ? "Added to your attendance." : words(res, info.reasons);
+      msg.textContent = res.ok ? "Added to your attendance."
+        : res.status === 429 ? tooMany(res, add) : words(res, info.reasons);
     });
     list.append(el("li", {}, form));
   }
@@ -219,6 +238,8 @@ async function sessionPage(sid) {
   }
   if (!mine.in_room && (wantsCheckin || mine.checked_in)) app.append(checkinForm(s, mine));
   if (mine.checked_in && s.has_codewords) app.append(codewordForm(s));
+  app.append(el("div", { id: "engagement" }));
+  drawEngagement(sid);
 }
 
 /** The hub's status line for this attendee (GET /sessions/{id}/status, or a pushed
@@ -268,6 +289,14 @@ function listen(sid) {
     message: (msg) => {
       if (msg.type === "me" && shownStatus !== null && msg.status !== shownStatus) refresh();
       if (msg.type === "session_status") showSessionStatus(sid, msg);
+      if (msg.type === "polls" || msg.type === "questions" || msg.type === "evaluation") {
+        engaged[msg.type] = msg;
+        // Do not redraw under someone typing an answer: only when the polls really changed.
+        const active = document.activeElement;
+        if (!(active && active.closest && active.closest("#engagement form") && msg.type === "questions")) {
+          drawEngagement(sid);
+        }
+      }
       if (msg.type === "prompt") {
         lastPrompt = msg;
         const old = $("#prompt");
@@ -301,6 +330,7 @@ function checkinForm(s, mine) {
     e.preventDefault();
     submit.disabled = true;
     submit.textContent = "Checking in…";
+    show(msg, false);
     const body = { source: "web" };
     if (s.has_checkin_code) body.code = code.value.trim();
     if (s.delivery_format === "hybrid") {
@@ -318,7 +348,7 @@ function checkinForm(s, mine) {
       await sessionPage(s.id);
       return;
     }
-    msg.textContent = words(res, info.reasons);
+    msg.textContent = res.status === 429 ? tooMany(res, submit) : words(res, info.reasons);
     show(msg);
     if (s.has_checkin_code && (res.reason === "code_invalid" || res.reason === "code_required")) code.select();
   });
@@ -338,6 +368,7 @@ function checkoutConfirm(s) {
   dialog.addEventListener("submit", async (e) => {
     e.preventDefault();
     yes.disabled = true;
+    show(msg, false);
     const body = { source: "web" };
     if (s.has_checkout_code) body.code = code.value.trim();
     const res = await doorPost(`/api/v2/sessions/${encodeURIComponent(s.id)}/attendance/checkout`, body);
@@ -346,7 +377,7 @@ function checkoutConfirm(s) {
       await sessionPage(s.id);
       return;
     }
-    msg.textContent = words(res, info.reasons);
+    msg.textContent = res.status === 429 ? tooMany(res, yes) : words(res, info.reasons);
     show(msg);
   });
   app.prepend(dialog);
@@ -369,7 +400,8 @@ function codewordForm(s) {
       { codeword: word.value.trim() });
     submit.disabled = false;
     msg.className = "notice " + (res.ok ? "ok" : "bad");
-    msg.textContent = res.ok ? "Codeword accepted." : words(res, info.reasons);
+    msg.textContent = res.ok ? "Codeword accepted."
+      : res.status === 429 ? tooMany(res, submit) : words(res, info.reasons);
     if (res.ok) word.value = "";
   });
   return form;

@@ -1,7 +1,7 @@
 """continuing-education credit: certificates, credit claims, status messages, self-reports
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0005
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import sqlmodel
 from alembic import op
 
 revision = "0007"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
