@@ -15,7 +15,7 @@ import secrets
 from typing import Any
 from urllib.parse import urlsplit
 
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadData, BadSignature, URLSafeTimedSerializer
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
@@ -52,7 +52,7 @@ class Signer:
         malformed, or signed with another key) or ``link_expired``."""
         try:
             value = self._links.loads(token)
-        except BadSignature:
+        except BadData:  # a bad signature, or (signed by us, so never) an unreadable payload
             raise Unauthorized("This sign-in link is not valid.", reason="link_invalid") from None
         if (not isinstance(value, dict) or not isinstance(value.get("aid"), int)
                 or not isinstance(value.get("exp"), int)):

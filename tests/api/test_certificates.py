@@ -59,6 +59,9 @@ def test_certificate_contents_verification_and_zip(api: TestClient, settings: Se
     assert api.post(f"/api/v2/sessions/{tax}/attendance/self-report",
                     json={"external_id": "A0001"}).status_code == 200
 
+    report = api.get(f"/api/v2/reports/attendance?session_id={tax}&format=csv")
+    assert report.status_code == 200 and "self-report" in report.text  # shown as self-reported
+
     r = api.get("/api/v2/attendees/A0001/certificate.pdf")
     assert r.status_code == 200, r.text
     assert r.headers["content-type"] == "application/pdf"

@@ -105,7 +105,8 @@ function sessionForm(panel, s) {
       checkbox("s-checkin-required", "Attendees must check in", s.checkin_required),
       checkbox("s-checkout-required", "Attendees must check out", s.checkout_required),
       checkbox("s-registrants-only", "Registered attendees only", s.registrants_only),
-      checkbox("s-hidden", "Hidden from the schedule", s.hidden)),
+      checkbox("s-hidden", "Hidden from the schedule", s.hidden),
+      checkbox("s-self-registration", "Attendees may register themselves", s.self_registration)),
     el("fieldset", {}, el("legend", {}, "Fields of study (up to 7)"), fosRows(s.fields_of_study)),
     msg,
     el("div", { class: "row" }, el("button", { type: "submit", id: "save-session" }, editing ? "Save" : "Create session"),
@@ -138,6 +139,7 @@ function sessionForm(panel, s) {
       checkout_required: $("#s-checkout-required", form).checked,
       registrants_only: $("#s-registrants-only", form).checked,
       hidden: $("#s-hidden", form).checked,
+      self_registration: $("#s-self-registration", form).checked,
       fields_of_study: fos.length ? fos : blank,
     };
     const presenters = list(v("s-presenters"));
@@ -362,6 +364,14 @@ const APP_FIELDS = [
   ["custom_attendee_field_1", "Custom attendee field 1", "text", "label, e.g. Registration ID"],
   ["custom_attendee_field_2", "Custom attendee field 2"], ["custom_attendee_field_3", "Custom attendee field 3"],
   ["custom_attendee_field_4", "Custom attendee field 4"], ["custom_attendee_field_5", "Custom attendee field 5"],
+  ["certificate_title", "Certificate title", "text", "default: Certificate of Continuing Education"],
+  ["certificate_issuer", "Certificate issuer"], ["certificate_sponsor_id", "Sponsor ID"],
+  ["certificate_signature", "Signature text", "text", "name and role under the signature line"],
+];
+// The attendee's session status line: one message per state, at most 35 characters.
+const STATUS_STATES = [
+  ["not_registered", "Not registered"], ["registered", "Registered"], ["checked_in", "Checked in"],
+  ["checked_out", "Checked out"], ["credit_available", "Credit available"], ["credit_claimed", "Credit claimed"],
 ];
 
 async function settingsTab(panel) {
@@ -372,18 +382,52 @@ async function settingsTab(panel) {
     return;
   }
   const msg = el("div", { class: "hidden" });
+  const selfCredit = el("input", { type: "checkbox", id: "app-self_report_credit" });
+  selfCredit.checked = r.data.self_report_credit !== false;
+  const messages = r.data.status_messages || {};
   const form = el("form", { class: "card stack", id: "settings-form" },
     el("div", { class: "grid2" }, APP_FIELDS.map(([key, label, type, hint]) =>
       field(`app-${key}`, label, el("input", { type: type || "text", value: r.data[key] ?? "" }), hint))),
+    el("label", { class: "check" }, selfCredit, "Self-reported sessions earn CE credit"),
+    el("fieldset", {}, el("legend", {}, "Session status messages (at most 35 characters)"),
+      el("div", { class: "grid2" }, STATUS_STATES.map(([key, label]) =>
+        field(`msg-${key}`, label, el("input", { type: "text", maxlength: "35", value: messages[key] ?? "" }))))),
     msg, el("button", { type: "submit" }, "Save settings"));
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     const body = {};
     for (const [key] of APP_FIELDS) body[key] = $(`#app-${key}`, form).value.trim(); // "" unsets
     if (body.timezone === "") body.timezone = -1;
+    body.self_report_credit = selfCredit.checked;
+    body.status_messages = Object.fromEntries(STATUS_STATES.map(([key]) =>
+      [key, $(`#msg-${key}`, form).value.trim() || null]));
     notice(msg, await api("PUT", "/api/v2/app", body), "Settings saved.");
   });
   panel.append(form);
+
+  // The certificate's logo: a PNG or JPEG sent as the body.
+  const logo = el("input", { type: "file", id: "app-logo", accept: "image/png,image/jpeg" });
+  const logoMsg = el("div", { class: "hidden" });
+  const upload = el("button", { type: "submit" }, "Upload logo");
+  const remove = el("button", { type: "button", class: "secondary" }, "Remove logo");
+  const logoForm = el("form", { class: "card stack", id: "logo-form" },
+    el("h3", {}, "Certificate logo"),
+    el("p", { class: "muted" }, r.data.certificate_logo ? "A logo is set." : "No logo."),
+    field("app-logo", "PNG or JPEG, at most 1 MiB", logo), logoMsg, el("div", { class: "row" }, upload, remove));
+  logoForm.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const file = logo.files[0];
+    if (!file) return;
+    const res = await fetch("/api/v2/app/certificate-logo", { method: "PUT", body: file, credentials: "same-origin",
+      headers: { Accept: "application/json", "Content-Type": file.type || "image/png", "X-CSRF-Token": cookie("rollcall_csrf") } });
+    const payload = await res.json().catch(() => null);
+    notice(logoMsg, res.ok ? { ok: true } : { ok: false, status: res.status, message: payload && payload.message },
+      "Logo saved.");
+  });
+  remove.addEventListener("click", async () => {
+    notice(logoMsg, await api("DELETE", "/api/v2/app/certificate-logo"), "Logo removed.");
+  });
+  panel.append(logoForm);
 }
 
 // --- staff ------------------------------------------------------------------------------

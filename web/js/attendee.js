@@ -233,7 +233,8 @@ async function sessionPage(sid) {
 
   const wantsCheckin = s.checkin_required || s.has_checkin_code;
   if (!mine) {
-    if (wantsCheckin) app.append(identifyForm(() => sessionPage(sid)));
+    // Identify to check in, or to register where the session allows it.
+    if (wantsCheckin || s.self_registration) app.append(identifyForm(() => sessionPage(sid)));
     return;
   }
   if (!mine.in_room && (wantsCheckin || mine.checked_in)) app.append(checkinForm(s, mine));
