@@ -5,14 +5,22 @@ database agrees."""
 
 from __future__ import annotations
 
+import datetime as dt
+import itertools
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
+from hub.auth.principal import Principal
+from hub.domain import rules
+from hub.door.decide import door_for
+from hub.errors import CheckinRefused
 from tests.browser.conftest import Seeded, sign_in
 
 pytestmark = pytest.mark.parametrize("db", ["sqlite"], indirect=True)
+
+NOW = dt.datetime(2026, 3, 1, 9, tzinfo=dt.UTC)
 
 
 def scan(page: Any, badge: str, outcome: str) -> None:
@@ -42,6 +50,7 @@ def test_offline_scanner_decides_queues_and_uploads(seeded: Seeded, new_page: An
     email, password = seeded.staff("door1@example.com", "scan")
     seeded.staff("door2@example.com", "scan")
     first = scanner(new_page, sid, email, password, 3)
+    rules_match(first)
     second = scanner(new_page, sid, "door2@example.com", password, 3)
     first.context.set_offline(True)
     second.context.set_offline(True)
@@ -140,3 +149,83 @@ def test_two_offline_scanners_share_capacity_through_leases(seeded: Seeded,
     expect(left.locator("#result-why")).to_contain_text("This session is full.")
     scan(left, "B-03", "refused")
     expect(left.locator("#result-why")).to_contain_text("Already checked in")
+
+
+def hub_decision(settings: dict[str, Any], person: dict[str, Any] | None, mode: str,
+                 lease_seat: bool) -> str | None:
+    """What the hub decides for a scanner (``hub.domain.rules``), with the lease as the
+    offline door's capacity: None when admitted, else the reason."""
+    if person is None:
+        return "unknown_attendee"
+    session = rules.SessionView(id="s", capacity=settings["capacity"],
+                                registrants_only=settings["registrants_only"],
+                                registration_levels=tuple(settings["registration_levels"]))
+    staff = Principal(kind="staff", actor="staff:x", permissions=frozenset({"scan"}))
+    door = door_for(staff, None, "s")
+    record = rules.RecordView(exists=True, in_since=NOW if person["in_room"] else None)
+    attendee = rules.AttendeeView(id=1, registration_level=person["registration_level"],
+                                  registered=person["registered"])
+    try:
+        if mode == "checkout":
+            rules.release(session, record, door, code=None)
+            return None
+        rules.admit(session, attendee, record, door)
+    except CheckinRefused as exc:
+        return exc.reason
+    capacity = settings["capacity"]
+    if capacity is None:
+        return None
+    # offline, the room holds the door's leased seats: room for one more only on a lease seat
+    in_room, leased = (capacity - 1, 1) if lease_seat else (capacity, 0)
+    return None if rules.seat_free(capacity, in_room, leased, lease_seat) else "capacity_full"
+
+
+def rules_match(page: Any) -> None:
+    """``decide()`` of web/js/offline.js against hub.domain.rules over every combination a
+    scanner meets."""
+    cases = []
+    for (registrants_only, levels, capacity, registered, level, in_room, known, mode,
+         lease_seat) in itertools.product(
+            (False, True), ([], ["Full", "Day"]), (None, 10), (False, True),
+            (None, "full ", "Student"), (False, True), (False, True),
+            ("checkin", "checkout"), (False, True)):
+        settings = {"registrants_only": registrants_only, "registration_levels": levels,
+                    "capacity": capacity}
+        person = ({"registered": registered, "registration_level": level,
+                   "in_room": in_room} if known else None)
+        cases.append((settings, person, mode, lease_seat))
+    got = page.evaluate("""async (cases) => {
+        const m = await import('/static/js/offline.js');
+        const lease = {id: 'l', seats: 1, used: 0, expires_at: '2999-01-01T00:00:00Z'};
+        return cases.map(([s, p, mode, seat]) => m.decide(s, p, mode, seat ? lease : null));
+    }""", cases)
+    expected = [hub_decision(*c) for c in cases]
+    assert got == expected
+
+
+def test_offline_kiosk_finds_and_admits_from_its_door_list(seeded: Seeded,
+                                                           new_page: Any) -> None:
+    sid = seeded.session(name="Kiosk Hall")
+    seeded.attendees([
+        {"external_id": "J-1", "first_name": "Jordan", "last_name": "Example",
+         "badge_id": "K-1", "sessions": [sid]},
+        {"external_id": "J-2", "first_name": "Jordan", "last_name": "Other", "badge_id": "K-2",
+         "sessions": [sid]},
+    ])
+    email, password = seeded.staff("kiosk@example.com", "scan")
+    tablet = new_page(width=820, height=1180)
+    tablet.goto(f"/kiosk/{sid}")
+    sign_in(tablet, email, password)
+    expect(tablet.locator("#app")).to_have_attribute("data-doorlist", "2")
+    tablet.context.set_offline(True)
+    tablet.fill("#q", "jord")
+    expect(tablet.locator("#people button")).to_have_count(2)
+    tablet.locator("#people button", has_text="Jordan Example").click()
+    expect(tablet.locator("#kiosk-title")).to_have_text("Welcome, Jordan Example!")
+    expect(tablet.locator("#kiosk-offline")).to_have_text(
+        "Offline · 1 check-in waiting to upload")
+    assert seeded.api("GET", f"/sessions/{sid}/attendance") == []
+    tablet.context.set_offline(False)
+    expect(tablet.locator("#kiosk-offline")).to_be_hidden(timeout=20_000)
+    records = seeded.api("GET", f"/sessions/{sid}/attendance")
+    assert [(r["user"]["external_id"], r["checkin_source"]) for r in records] == [("J-1", "kiosk")]

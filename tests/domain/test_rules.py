@@ -206,3 +206,14 @@ def test_backdated_scans_only_from_staff_and_api_and_never_backwards() -> None:
 def test_duration_format() -> None:
     assert rules.format_duration(3723) == "01:02:03"
     assert rules.format_duration(None) is None
+
+
+def test_seat_leases_count_against_capacity() -> None:
+    # 7 in the room and 3 seats leased fill a room of 10 for everyone without a lease...
+    assert not rules.seat_free(10, 7, 3, holds_lease=False)
+    # ...while an admission on a lease takes one of its own seats
+    assert rules.seat_free(10, 7, 3, holds_lease=True)
+    assert rules.seat_free(10, 6, 3, holds_lease=False)
+    # a capacity lowered below what is in the room and leased refuses even lease holders
+    assert not rules.seat_free(8, 7, 3, holds_lease=True)
+    assert rules.seat_free(None, 500, 20, holds_lease=False)

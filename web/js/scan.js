@@ -255,7 +255,8 @@ function useSession(s) {
   const list = doorList;
   list.load().then(() => list.refresh()).then((reached) => {
     if (list === doorList) $("#doorlist-status").textContent = list.data
-      ? `Door list: ${list.data.attendees.length} attendees` : "No door list yet.";
+      ? `Door list: ${list.data.attendees.length} attendee${list.data.attendees.length === 1 ? "" : "s"}`
+      : "No door list yet.";
     if (reached === false && !navigator.onLine) setOffline(true);
   });
   if (live) live.stop();
