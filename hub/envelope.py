@@ -10,6 +10,7 @@ from typing import Any
 import msgspec
 from starlette.responses import Response
 
+from hub import metrics
 from hub.errors import HubError
 
 _encoder = msgspec.json.Encoder()
@@ -69,6 +70,8 @@ def fail(
     headers: dict[str, str] | None = None,
     errors: Any = None,
 ) -> Response:
+    if status == 503:
+        metrics.UNAVAILABLE.labels(reason or "unavailable").inc()
     return Response(
         _encoder.encode(
             Fail(

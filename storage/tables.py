@@ -38,6 +38,21 @@ class AppSettingsRow(SQLModel, table=True):
     secret_key: str | None = None
     # The event-wide CE credit rule (see hub.domain.credit); sessions may override it.
     credit_rule: dict | None = Field(default=None, sa_column=sa.Column(JSONType, nullable=True))  # type: ignore[type-arg]
+    # The attendee app's status line: one message per state (hub.domain.status); null: defaults.
+    status_messages: dict | None = Field(default=None, sa_column=sa.Column(JSONType, nullable=True))  # type: ignore[type-arg]
+    # Whether self-reported sessions earn CE credit (null: they do).
+    self_report_credit: bool | None = None
+    # The certificate (hub.domain.certificate): its title, issuer, sponsor id, signature, logo.
+    certificate_title: str | None = None
+    certificate_issuer: str | None = None
+    certificate_sponsor_id: str | None = None
+    certificate_signature: str | None = None
+    certificate_logo: bytes | None = Field(default=None, sa_column=sa.Column(sa.LargeBinary, nullable=True))
+    # Live engagement: questions wait for a moderator's approval; when evaluations unlock
+    # (minutes before the scheduled end; null: 10); whether they need a check-in.
+    qa_approval: bool | None = None
+    evaluation_unlock_minutes: int | None = None
+    evaluation_requires_checkin: bool | None = None
 
 
 class SessionRow(SQLModel, table=True):
@@ -66,6 +81,14 @@ class SessionRow(SQLModel, table=True):
     hidden: bool | None = None
     credit_url: str | None = None
     credit_rule: dict | None = Field(default=None, sa_column=sa.Column(JSONType, nullable=True))  # type: ignore[type-arg]
+    # Attendees may put the session on their own schedule (the status's ``register`` action).
+    self_registration: bool | None = None
+    # Live engagement overrides of the event's settings (null: as the event says).
+    qa_approval: bool | None = None
+    evaluation_unlock_minutes: int | None = None
+    evaluation_requires_checkin: bool | None = None
+    # A moderator opened the evaluation early.
+    evaluation_unlocked_at: datetime | None = Field(default=None, sa_column=_ts())
     created_at: datetime = Field(sa_column=_ts(False))
     # An admin has set seat leases off for this session (offline doors get none).
     leasing_off: bool = Field(
@@ -274,6 +297,40 @@ class CreditAdjustmentRow(SQLModel, table=True):
     at: datetime = Field(sa_column=_ts(False))
 
 
+class CreditClaimRow(SQLModel, table=True):
+    """The external credit site (or an integrator) said this attendee claimed the session's
+    credit: the status becomes ``credit_claimed`` for good."""
+
+    __tablename__ = "credit_claims"
+    session_id: str = Field(
+        sa_column=sa.Column(
+            sa.String(16), sa.ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    attendee_id: int = Field(
+        sa_column=sa.Column(
+            sa.Integer, sa.ForeignKey("attendees.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    claimed_at: datetime = Field(sa_column=_ts(False))
+    actor: str | None = None
+
+
+class CertificateRow(SQLModel, table=True):
+    """An attendee's certificate for the event: its verification code, issued once and kept
+    (a certificate downloaded again shows the same code); revoked ones verify as revoked."""
+
+    __tablename__ = "certificates"
+    attendee_id: int = Field(
+        sa_column=sa.Column(
+            sa.Integer, sa.ForeignKey("attendees.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    code: str = Field(sa_column=sa.Column(sa.String(12), nullable=False, unique=True))
+    issued_at: datetime = Field(sa_column=_ts(False))
+    revoked_at: datetime | None = Field(default=None, sa_column=_ts())
+
+
 class SessionEventRow(SQLModel, table=True):
     """The per-session event log the real-time hub publishes and replays (``?since=``)."""
 
@@ -290,13 +347,25 @@ class SessionEventRow(SQLModel, table=True):
 
 
 class IdempotencyRow(SQLModel, table=True):
-    """One answer per idempotency key: a retried request gets the first answer again."""
+    """One answer per idempotency key: a retried request gets the first answer again.
+
+    ``key`` is "{session}/{action}/{caller}/{client's key}" (the caller: an API key, a staff
+    member, a kiosk or an attendee), so a key never reaches another caller's answer;
+    ``fingerprint`` binds it to the request it answered (``hub.door.decide.fingerprint``);
+    ``attendee_id`` is whose record it answered, so that removing a record forgets it."""
 
     __tablename__ = "idempotency_keys"
+    __table_args__ = (sa.Index("ix_idempotency_keys_attendee", "session_id", "attendee_id"),)
     key: str = Field(primary_key=True, max_length=300)
     session_id: str = Field(
         sa_column=sa.Column(sa.String(16), sa.ForeignKey("sessions.id", ondelete="CASCADE"))
     )
+    attendee_id: int | None = Field(
+        default=None,
+        sa_column=sa.Column(sa.Integer, sa.ForeignKey("attendees.id", ondelete="CASCADE"),
+                            nullable=True),
+    )
+    fingerprint: str | None = Field(default=None, max_length=64)
     response: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
     created_at: datetime = Field(sa_column=_ts(False))
 
@@ -462,10 +531,19 @@ class PollRow(SQLModel, table=True):
     type: str = "multiple_choice"
     choices: list = Field(default_factory=list, sa_column=sa.Column(JSONType, nullable=False))  # type: ignore[type-arg]
     created: datetime = Field(sa_column=_ts(False))
+    # "draft" (not yet shown), "open" (attendees answer), "closed" (answers refused).
+    state: str = Field(default="draft", sa_column=sa.Column(
+        sa.String(8), nullable=False, server_default="draft"))
+    # Results shown to attendees too, not only to moderators.
+    revealed: bool = Field(default=False, sa_column=sa.Column(
+        sa.Boolean, nullable=False, server_default=sa.false()))
 
 
 class PollResponseRow(SQLModel, table=True):
+    """One answer per attendee per poll (changed in place while the poll is open)."""
+
     __tablename__ = "poll_responses"
+    __table_args__ = (sa.UniqueConstraint("poll_id", "attendee_id", name="uq_poll_answer_once"),)
     id: int | None = Field(default=None, primary_key=True)
     poll_id: str = Field(
         sa_column=sa.Column(sa.String(32), sa.ForeignKey("polls.id", ondelete="CASCADE"), index=True)
@@ -498,6 +576,46 @@ class QuestionRow(SQLModel, table=True):
     upvotes: int = 0
     answered: bool = False
     created: datetime = Field(sa_column=_ts(False))
+    # Shown to attendees only once approved (immediately unless the session asks approval).
+    approved: bool = Field(default=True, sa_column=sa.Column(
+        sa.Boolean, nullable=False, server_default=sa.true()))
+    hidden: bool = Field(default=False, sa_column=sa.Column(
+        sa.Boolean, nullable=False, server_default=sa.false()))
+    starred: bool = Field(default=False, sa_column=sa.Column(
+        sa.Boolean, nullable=False, server_default=sa.false()))
+
+
+class QuestionVoteRow(SQLModel, table=True):
+    """One upvote per attendee per question: the key settles double votes."""
+
+    __tablename__ = "question_votes"
+    question_id: int = Field(sa_column=sa.Column(
+        sa.Integer, sa.ForeignKey("questions.id", ondelete="CASCADE"), primary_key=True))
+    attendee_id: int = Field(sa_column=sa.Column(
+        sa.Integer, sa.ForeignKey("attendees.id", ondelete="CASCADE"), primary_key=True))
+
+
+class EvaluationQuestionRow(SQLModel, table=True):
+    """The evaluation form: the event's questions (``session_id`` null), or a session's own
+    set, which replaces the event's for that session."""
+
+    __tablename__ = "evaluation_questions"
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: str | None = Field(
+        default=None,
+        sa_column=sa.Column(
+            sa.String(16), sa.ForeignKey("sessions.id", ondelete="CASCADE"), nullable=True,
+            index=True,
+        ),
+    )
+    position: int = 0
+    kind: str  # "rating" | "multiple_choice" | "text"
+    text: str
+    # rating: five labels, "1 - Poor" .. "5 - Great"; multiple_choice: the choices.
+    choices: list | None = Field(default=None, sa_column=sa.Column(JSONType, nullable=True))  # type: ignore[type-arg]
+    required: bool = True
+    # Asked once per presenter of the session.
+    per_presenter: bool = False
 
 
 metadata = SQLModel.metadata
@@ -516,6 +634,8 @@ T_HISTORY = CheckinHistoryRow.__table__  # type: ignore[attr-defined]
 T_OVERRIDES = OverrideRow.__table__  # type: ignore[attr-defined]
 T_CODEWORD_SUBMISSIONS = CodewordSubmissionRow.__table__  # type: ignore[attr-defined]
 T_CREDIT_ADJUSTMENTS = CreditAdjustmentRow.__table__  # type: ignore[attr-defined]
+T_CREDIT_CLAIMS = CreditClaimRow.__table__  # type: ignore[attr-defined]
+T_CERTIFICATES = CertificateRow.__table__  # type: ignore[attr-defined]
 T_EVENTS = SessionEventRow.__table__  # type: ignore[attr-defined]
 T_IDEMPOTENCY = IdempotencyRow.__table__  # type: ignore[attr-defined]
 T_DOOR_LOG = DoorLogRow.__table__  # type: ignore[attr-defined]
@@ -526,5 +646,7 @@ T_POLLS = PollRow.__table__  # type: ignore[attr-defined]
 T_POLL_RESPONSES = PollResponseRow.__table__  # type: ignore[attr-defined]
 T_QUESTIONS = QuestionRow.__table__  # type: ignore[attr-defined]
 T_STAFF_LOGINS = StaffLoginRow.__table__  # type: ignore[attr-defined]
+T_QUESTION_VOTES = QuestionVoteRow.__table__  # type: ignore[attr-defined]
+T_EVALUATION_QUESTIONS = EvaluationQuestionRow.__table__  # type: ignore[attr-defined]
 T_LEASES = SeatLeaseRow.__table__  # type: ignore[attr-defined]
 T_CONFLICTS = DoorConflictRow.__table__  # type: ignore[attr-defined]

@@ -1,4 +1,6 @@
-"""GET /api/v2/evaluations/responses: every session evaluation answer in the app."""
+"""Session evaluations: the event's form and a session's own, a session's evaluation as its
+attendees see it, unlocking it, submitting answers, and GET /evaluations/responses (every
+answer in the app, in the reference's shape)."""
 
 from __future__ import annotations
 
@@ -19,6 +21,8 @@ from hub.domain.schemas import (
     PresenterOut,
 )
 from hub.envelope import ok
+from hub.http import read_json
+from hub.services import evaluations
 from hub.state import caller
 from storage import feedback
 
@@ -70,3 +74,85 @@ async def list_responses(request: Request) -> Response:
         rows = await feedback.evaluation_responses(conn)
     out = [evaluation_out(r, tz) for r in rows]
     return ok(EvaluationResponseListData(count=len(out), responses=out))
+
+
+_FORM_DOC = ("Questions: rating (1-5, with five labels, by default \"1 - Poor\" .. \"5 - "
+             "Great\"), multiple_choice (choices) or text; required or optional; per_presenter "
+             "asks once for each of the session's presenters. unlock_minutes: the evaluation "
+             "opens this many minutes before the session's scheduled end (0: at the end; null: "
+             "10); requires_checkin: only attendees who checked in may submit.")
+
+
+@operation("GET", "/evaluations/form", summary="The event's evaluation form",
+           tag="Session Evaluations", response=evaluations.FormOut, errors=(401, 403))
+async def get_form(request: Request) -> Response:
+    hub, _ = await caller(request)
+    return ok(await evaluations.get_form(hub, None))
+
+
+@operation("PUT", "/evaluations/form", summary="Set the event's evaluation form",
+           tag="Session Evaluations", request=evaluations.FormIn, response=evaluations.FormOut,
+           errors=(400, 401, 403, 422), description=_FORM_DOC)
+async def put_form(request: Request) -> Response:
+    hub, principal = await caller(request)
+    body = await read_json(request, evaluations.FormIn)
+    return ok(await evaluations.put_form(hub, principal, None, body))
+
+
+@operation("GET", "/sessions/{session_id}/evaluation/form",
+           summary="A session's own evaluation form and settings", tag="Session Evaluations",
+           response=evaluations.FormOut, errors=(401, 403, 404),
+           description="Empty questions: the session uses the event's form; null settings: "
+                       "the event's.")
+async def get_session_form(request: Request) -> Response:
+    hub, _ = await caller(request)
+    return ok(await evaluations.get_form(hub, request.path_params["session_id"]))
+
+
+@operation("PUT", "/sessions/{session_id}/evaluation/form",
+           summary="Override the evaluation form and settings for one session",
+           tag="Session Evaluations", request=evaluations.FormIn,
+           response=evaluations.FormOut, errors=(400, 401, 403, 404, 422),
+           description=_FORM_DOC + " questions null or []: the event's form.")
+async def put_session_form(request: Request) -> Response:
+    hub, principal = await caller(request)
+    body = await read_json(request, evaluations.FormIn)
+    return ok(await evaluations.put_form(hub, principal, request.path_params["session_id"],
+                                         body))
+
+
+@operation("GET", "/sessions/{session_id}/evaluation", summary="A session's evaluation",
+           tag="Session Evaluations", response=evaluations.EvaluationOut,
+           errors=(401, 404),
+           description="Whether it is open, when it opens, what to answer (per-presenter "
+                       "questions once per presenter) and, for the signed-in attendee, "
+                       "whether they already submitted it.")
+async def get_evaluation(request: Request) -> Response:
+    hub, principal = await caller(request, None)
+    return ok(await evaluations.evaluation(hub, principal, request.path_params["session_id"]))
+
+
+@operation("POST", "/sessions/{session_id}/evaluation/unlock",
+           summary="Open a session's evaluation now", tag="Session Evaluations",
+           errors=(401, 403, 404),
+           description="Moderators (API keys, staff with moderate). Attendees' pages open it "
+                       "at once (an `evaluation` frame, docs/realtime.md).")
+async def unlock(request: Request) -> Response:
+    hub, principal = await caller(request, None)
+    await evaluations.unlock(hub, principal, request.path_params["session_id"], locked=False)
+    return ok(None)
+
+
+@operation("POST", "/sessions/{session_id}/evaluation/responses",
+           summary="Submit an attendee's evaluation", tag="Session Evaluations",
+           request=evaluations.SubmitIn, response=evaluations.Submitted,
+           errors=(400, 401, 403, 404, 409, 422),
+           description="All answers at once; sets the record's evaluation_complete. Refused "
+                       "before it opens (409 evaluation_locked), a second time (409 "
+                       "evaluation_done), without a required check-in (409 not_checked_in) or "
+                       "with a required answer missing (422). A rating answer is 1-5 or its "
+                       "label; it is stored as response \"5 - Great\", response_value 5.")
+async def submit(request: Request) -> Response:
+    hub, principal = await caller(request, None)
+    body = await read_json(request, evaluations.SubmitIn)
+    return ok(await evaluations.submit(hub, principal, request.path_params["session_id"], body))

@@ -8,19 +8,23 @@ from hub.api import (
     app_settings,
     attendance,
     attendees,
+    certificates,
     evaluations,
     offline,
+    polls,
+    questions,
     reasons,
     reports,
     sessions,
     sheets,
     staff,
+    status,
 )
 from hub.api.spec import OPERATIONS, openapi_json
 
 # Importing a module registers its handlers; these are the API's modules.
-MODULES = (app_settings, attendance, attendees, evaluations, reasons, sessions, staff, reports,
-           sheets, offline)
+MODULES = (app_settings, attendance, attendees, certificates, evaluations, offline, polls,
+           questions, reasons, sessions, staff, reports, sheets, status)
 
 
 def api_routes() -> list[BaseRoute]:

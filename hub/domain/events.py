@@ -84,10 +84,17 @@ class EventSink(Protocol):
         """A session was created, edited (capacity, name...) or deleted: dashboards re-read it.
         Called after the commit. Must not raise for a broker outage."""
 
+    async def engagement_changed(self, session_id: str, what: str) -> None:
+        """A session's polls, questions or evaluation (``what``) changed: live views re-read
+        them. Called after the commit. Must not raise for a broker outage."""
+
 
 class NullSink:
     async def publish_events(self, events: Sequence[Encoded]) -> None:
         return None
 
     async def session_changed(self, session_id: str) -> None:
+        return None
+
+    async def engagement_changed(self, session_id: str, what: str) -> None:
         return None

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import datetime as dt
+import hashlib
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
@@ -68,10 +69,16 @@ def door_for(principal: Principal, requested_source: str | None, session_id: str
     - API key: any source it names (default ``api``); codes asked only for web/self-report.
     - staff: needs the scan permission; always ``scan``; no codes; override with permission.
     - kiosk: locked to one session; always ``kiosk``; no codes; no override.
-    - attendee: ``web`` (or ``self-report`` when asked); codes asked; no override.
+    - attendee: ``web``; codes asked; no override.
+
+    A self-report is not a door action (it never puts anyone in the room): it is
+    ``POST /sessions/{id}/attendance/self-report``, and the door refuses that source.
     """
     if requested_source is not None and requested_source not in rules.SOURCES:
         raise Invalid("source", f"{requested_source!r} is not one of {', '.join(rules.SOURCES)}")
+    if requested_source == "self-report":
+        raise Invalid("source", "a self-report is POST /api/v2/sessions/{id}/attendance/"
+                      "self-report (a completed record, never a presence in the room)")
     kind = principal.kind
     if kind == "api_key":
         source = requested_source or "api"
@@ -86,8 +93,7 @@ def door_for(principal: Principal, requested_source: str | None, session_id: str
             raise Forbidden("This kiosk is set up for another session.")
         return _door("kiosk", principal, may_override=False, may_backdate=False)
     if kind == "attendee":
-        source = "self-report" if requested_source == "self-report" else "web"
-        return _door(source, principal, may_override=False, may_backdate=False,
+        return _door("web", principal, may_override=False, may_backdate=False,
                      attendee_id=principal.attendee_id)
     raise Forbidden("Only staff, kiosks, attendees and API keys use the door.")
 
@@ -117,7 +123,31 @@ def parse_timestamp(value: str | None, tz: Any) -> dt.datetime | None:
         raise Invalid("timestamp", f"{value!r} is not an ISO-8601 date and time") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=tz or dt.UTC)
-    return parsed.astimezone(dt.UTC)
+    try:
+        return parsed.astimezone(dt.UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+05:00, 9999-12-31T23:59:59-05:00
+        raise Invalid("timestamp", f"{value!r} is out of range") from None
+
+
+def stored_key(session_id: str, action: str, principal: Principal,
+               body: DoorRequest) -> str | None:
+    """The key a door answer is remembered under: the client's ``idempotency_key`` scoped to
+    the session, the action and the caller (``Principal.scope``), or None without one."""
+    if body.idempotency_key is None:
+        return None
+    return f"{session_id}/{action}/{principal.scope}/{body.idempotency_key}"
+
+
+def fingerprint(action: str, door_: rules.Door, ident: tuple[str, str] | None,
+                body: DoorRequest) -> str:
+    """What a remembered answer was an answer to: the action, who was named (or the attendee
+    acting for themself), and every field of the body that changes what happens (code,
+    delivery format, source, override and its reason, note, timestamp). A retry sends the
+    same; a reused key with another request does not."""
+    who: Any = list(ident) if ident is not None else door_.attendee_id
+    fields = [action, who, body.code, body.delivery_format, body.source, body.override,
+              body.override_reason, body.note, body.timestamp]
+    return hashlib.sha256(msgspec.json.encode(fields)).hexdigest()
 
 
 @dataclass
@@ -129,8 +159,9 @@ class Item:
     action: str
     body: DoorRequest
     ident: tuple[str, str] | None
-    key: str | None  # the stored idempotency key: "{session}/{action}/{idempotency_key}"
+    key: str | None  # the stored idempotency key (``stored_key``)
     future: asyncio.Future[bytes]
+    fingerprint: str = ""  # the request's ``fingerprint`` (with a key)
 
 
 @dataclass
@@ -141,6 +172,7 @@ class Tally:
     registered: int
     checked_in: int
     in_room: int
+    earliest: dt.datetime | None = None  # the earliest a scan's timestamp may be
     leased: int = 0  # seats the session's running leases still hold
     leases: dict[str, Lease] = field(default_factory=dict)  # running, and the ones named
 
@@ -162,7 +194,7 @@ def decide(item: Item, s: LoadedSession, person: Person, current: RecordState | 
                                   registered=person.registered)
     view = state.view()
     given = parse_timestamp(body.timestamp, s.ctx.tz)
-    at = rules.action_time(door_, given, at_now, view, action)
+    at = rules.action_time(door_, given, at_now, view, action, earliest=tally.earliest)
     overridden: list[str] = []
     lease = tally.leases.get(body.lease_id) if body.lease_id is not None else None
     holding = (action == "checkin" and lease is not None and lease.running

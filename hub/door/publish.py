@@ -18,6 +18,15 @@ async def session_changed_after_commit(sink: EventSink, session_id: str) -> None
         log.exception("announcing the change of session %s failed", session_id)
 
 
+async def engagement_changed_after_commit(sink: EventSink, session_id: str, what: str) -> None:
+    """Tell live views a session's polls, questions or evaluation changed; log and go on if
+    that fails (the next change or a reconnect brings the state)."""
+    try:
+        await sink.engagement_changed(session_id, what)
+    except Exception:  # noqa: BLE001
+        log.exception("announcing the %s change of session %s failed", what, session_id)
+
+
 async def publish_after_commit(sink: EventSink, events: Sequence[Encoded]) -> None:
     """Publish committed events; log and go on if that fails (the database is the truth)."""
     if not events:

@@ -13,10 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hub.domain.records import AttendeeUser, Extras, RecordState, fields_of, user_of
 from hub.door.loading import LoadedSession, session_of
 from hub.errors import NotFound
-from storage.door import BatchWrite, DoorStore, LogEntry, Wanted, door_store
+from storage.door import BatchWrite, DoorStore, LogEntry, StoredAnswer, Wanted, door_store
 
 __all__ = ["BatchWrite", "DoorStore", "Lease", "Loaded", "LogEntry", "People", "Person",
-           "Plan", "Wanted", "leases", "lock", "open_store", "read"]
+           "Plan", "StoredAnswer", "Wanted", "leases", "lock", "open_store", "read"]
 
 
 @dataclass
@@ -75,7 +75,7 @@ class Loaded:
     enabled_keys: set[int]
     people: People
     states: dict[int, RecordState]  # attendee id -> their record in the session
-    answers: dict[str, bytes]  # idempotency key -> the answer given
+    answers: dict[str, StoredAnswer]  # idempotency key -> the answer given
 
 
 @dataclass
@@ -93,7 +93,8 @@ class Plan:
         default_factory=list)  # attendee id, rule, actor, reason, at
     events: list[tuple[int, str, bytes, dt.datetime]] = field(
         default_factory=list)  # seq, kind, payload, at
-    answers: list[tuple[str, bytes, dt.datetime]] = field(default_factory=list)
+    answers: list[tuple[str, str, int, bytes, dt.datetime]] = field(
+        default_factory=list)  # key, fingerprint, attendee id, answer, at
     log: list[LogEntry] = field(default_factory=list)  # every action decided, in order
     leases_used: dict[str, int] = field(default_factory=dict)  # lease id -> seats used
     seq: int = 0

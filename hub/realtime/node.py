@@ -45,6 +45,7 @@ class Node:
 
     def __init__(self, db: Database, settings: Settings) -> None:
         self.db = db
+        self.public_url = settings.public_url
         self.cfg = realtime_config(settings)
         self.sessions: dict[str, SessionChannel] = {}
         self.event: EventChannel | None = None
@@ -119,9 +120,20 @@ class Node:
         await self.broker.publish(session_channel(session_id), p.bus_refresh(session_id))
         await self.broker.publish(EVENT_CHANNEL, p.bus_counts(p.BusRefresh(session_id=session_id)))
 
+    async def engagement_changed(self, session_id: str, what: str) -> None:
+        """After a poll, question or evaluation change commits: every worker re-reads it."""
+        await self.broker.publish(session_channel(session_id),
+                                  p.bus_engage(p.BusEngage(session_id=session_id, what=what)))
+
     async def prompt(self, session_id: str, message: str, field: str | None) -> None:
         await self.broker.publish(session_channel(session_id), p.bus_prompt(
             p.BusPrompt(session_id=session_id, message=message, field=field)))
+
+    async def status_changed(self, session_id: str, attendee_id: int) -> None:
+        """After a commit that may change an attendee's status in a session (not a door
+        action: those carry their record): their listeners on every worker re-read it."""
+        await self.broker.publish(session_channel(session_id), p.bus_status(
+            p.BusStatus(session_id=session_id, attendee_id=attendee_id)))
 
     # --- broker callbacks -------------------------------------------------------------------
 
@@ -141,6 +153,10 @@ class Node:
                 ch.offer(p.read_bus_prompt(data))
             elif data[:1] == p.REFRESH_MARK:
                 ch.offer(p.BusRefresh(session_id=sid))
+            elif data[:1] == p.STATUS_MARK:
+                ch.offer(p.read_bus_status(data))
+            elif data[:1] == p.ENGAGE_MARK:
+                ch.engage(p.read_bus_engage(data).what)
         except Exception:  # noqa: BLE001 - a bad message must not stop the listener
             log.exception("unreadable message on %s; catching up from the log", channel)
             self.on_resync()
@@ -208,6 +224,8 @@ class Node:
             ch.send_snapshot(c)
         else:
             self.start_catch_up(ch, c, since, epoch)
+        for frame in await ch.engagement_frames(attendee=False):
+            c.send(frame)
         self._tell_if_degraded(c, ch)
 
     async def join_attendee(self, c: Connection, session_id: str) -> None:
@@ -219,6 +237,8 @@ class Node:
         if c.me_version == version:  # no fresher ``me`` was sent meanwhile
             ch.send_me(c, st)
         c.send(ch.seats_frame())
+        for frame in await ch.engagement_frames(attendee=True):
+            c.send(frame)
         self._tell_if_degraded(c, ch)
 
     async def join_event(self, c: Connection) -> None:

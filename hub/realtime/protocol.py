@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from hub.domain.engagement import PollLive, QuestionLive
 from hub.domain.events import Counts, SessionEvent
 from hub.errors import REASONS
 
@@ -121,6 +122,36 @@ class PromptFrame(_Frame, tag="prompt"):
     field: str | None = None
 
 
+# --- server -> client: live engagement (dashboards and attendees) --------------------------
+# Absolute states, not deltas: no ``seq`` (they are not part of the delta stream); the newest
+# frame of a type replaces what you hold. Coalesced like ``counts``; sent on connect.
+
+
+class PollsFrame(_Frame, tag="polls"):
+    """Every poll of the session with results (dashboards); the open and revealed ones
+    (attendees: results only when revealed)."""
+
+    session_id: str
+    polls: list[PollLive]
+
+
+class QuestionsFrame(_Frame, tag="questions"):
+    """The session's questions, most votes first, then oldest (attendees: approved and not
+    hidden ones only)."""
+
+    session_id: str
+    questions: list[QuestionLive]
+
+
+class EvaluationFrame(_Frame, tag="evaluation"):
+    """When the session's evaluation opens (``opens_at``, null: not scheduled) and whether
+    it is open now; the page opens it itself once ``opens_at`` passes."""
+
+    session_id: str
+    open: bool
+    opens_at: str | None = None
+
+
 # --- server -> client: attendee channel -----------------------------------------------------
 
 
@@ -133,6 +164,18 @@ class MeFrame(_Frame, tag="me"):
     status: Literal["not_checked_in", "in_room", "checked_out"]
     checkin_time: str | None = None
     checkout_time: str | None = None
+
+
+class SessionStatusFrame(_Frame, tag="session_status"):
+    """The attendee's status in the session as ``GET /sessions/{id}/status`` answers it: sent
+    when it changes (a check-in, a check-out, a self-report, a registration, a claimed
+    credit)."""
+
+    session_id: str
+    state: str
+    message: str
+    action: str | None = None
+    action_url: str | None = None
 
 
 class SeatsFrame(_Frame, tag="seats"):
@@ -317,6 +360,14 @@ class BusPrompt(msgspec.Struct, tag="prompt", tag_field="t"):
     field: str | None = None
 
 
+class BusStatus(msgspec.Struct, tag="status", tag_field="t"):
+    """On a session channel: one attendee's status in the session may have changed (no seq of
+    its own); their listeners re-read it."""
+
+    session_id: str
+    attendee_id: int
+
+
 class BusRefresh(msgspec.Struct, tag="refresh", tag_field="t"):
     """On a session channel or the event-wide channel: the session was created, edited or
     deleted; re-read its settings (capacity, name) from the database."""
@@ -324,16 +375,28 @@ class BusRefresh(msgspec.Struct, tag="refresh", tag_field="t"):
     session_id: str
 
 
+class BusEngage(msgspec.Struct, tag="engage", tag_field="t"):
+    """On a session channel: polls, questions or the evaluation changed (``what``); every
+    worker re-reads them (coalesced) and sends the absolute state."""
+
+    session_id: str
+    what: str  # "polls" | "questions" | "evaluation"
+
+
 _bus_encoder = msgspec.json.Encoder()
 _bus_event_wide = msgspec.json.Decoder(BusCounts | BusRefresh)
 _bus_prompt = msgspec.json.Decoder(BusPrompt)
+_bus_status = msgspec.json.Decoder(BusStatus)
+_bus_engage = msgspec.json.Decoder(BusEngage)
 
 # A session channel carries stored events (the exact bytes of session_events.payload) after
-# the byte b"E", prompts after b"P" and refreshes after b"R". The event-wide channel carries
-# BusCounts and BusRefresh.
+# the byte b"E", prompts after b"P", refreshes after b"R", attendee status changes after b"S"
+# and engagement changes after b"G". The event-wide channel carries BusCounts and BusRefresh.
 EVENT_MARK = b"E"
 PROMPT_MARK = b"P"
 REFRESH_MARK = b"R"
+STATUS_MARK = b"S"
+ENGAGE_MARK = b"G"
 
 
 def bus_event(payload: bytes) -> bytes:
@@ -358,3 +421,19 @@ def bus_refresh(session_id: str) -> bytes:
 
 def read_bus_prompt(data: bytes) -> BusPrompt:
     return _bus_prompt.decode(data[1:])
+
+
+def bus_status(msg: BusStatus) -> bytes:
+    return STATUS_MARK + _bus_encoder.encode(msg)
+
+
+def read_bus_status(data: bytes) -> BusStatus:
+    return _bus_status.decode(data[1:])
+
+
+def bus_engage(msg: BusEngage) -> bytes:
+    return ENGAGE_MARK + _bus_encoder.encode(msg)
+
+
+def read_bus_engage(data: bytes) -> BusEngage:
+    return _bus_engage.decode(data[1:])

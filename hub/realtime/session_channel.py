@@ -26,14 +26,20 @@ from collections import deque
 from collections.abc import Iterable
 from typing import Any
 
+from hub.domain.dates import now
+from hub.domain.engagement import for_attendees, visible_questions
 from hub.domain.events import Counts, SessionEvent
+from hub.door.status import load_status, register_url
 from hub.realtime import protocol as p
 from hub.realtime import store
 from hub.realtime.connection import Connection
-from hub.realtime.inbox import Host, Inbox
+from hub.realtime.inbox import Coalescer, Host, Inbox
 
 log = logging.getLogger("rollcall.realtime")
 
+ENGAGEMENT = ("polls", "questions", "evaluation")
+DASHBOARD_FRAMES = ("polls", "questions")
+ATTENDEE_FRAMES = ("polls:attendee", "questions:attendee", "evaluation:attendee")
 RING = 256  # recent delta frames kept for quick resumes
 BATCH_MAX = 200  # deltas in one batch frame at most (a long catch-up sends several)
 
@@ -44,7 +50,7 @@ def record_key(record: dict[str, Any] | None) -> tuple[Any, ...]:
             user.get("first_name"), user.get("last_name"))
 
 
-class SessionChannel(Inbox[SessionEvent | p.BusPrompt | p.BusRefresh]):
+class SessionChannel(Inbox[SessionEvent | p.BusPrompt | p.BusRefresh | p.BusStatus]):
     def __init__(self, host: Host, session_id: str) -> None:
         super().__init__(host)
         self.session_id = session_id
@@ -60,6 +66,11 @@ class SessionChannel(Inbox[SessionEvent | p.BusPrompt | p.BusRefresh]):
         self._flushed_at = 0.0
         self._flush_timer: asyncio.TimerHandle | None = None
         self._snapshot: str | None = None
+        # Live engagement: what changed since the last flush (coalesced like counts), and
+        # the encoded frames new listeners get (dropped when their content changes).
+        self._engage = Coalescer(self.cfg.counts_interval, self._wake)
+        self._engage_what: set[str] = set()
+        self._engage_frames: dict[str, str] = {}
 
     # --- life -------------------------------------------------------------------------------
 
@@ -80,6 +91,7 @@ class SessionChannel(Inbox[SessionEvent | p.BusPrompt | p.BusRefresh]):
         return True
 
     async def stop(self) -> None:
+        self._engage.cancel()
         if self._gap_timer is not None:
             self._gap_timer.cancel()
         if self._flush_timer is not None:
@@ -99,12 +111,15 @@ class SessionChannel(Inbox[SessionEvent | p.BusPrompt | p.BusRefresh]):
                     # The log has the events, not the settings: a refresh lost with an
                     # overflowing inbox or a broker outage is made good here.
                     await self._refresh()
+                    self.engage(*ENGAGEMENT)
                 while self.inbox:
                     item = self.inbox.popleft()
                     if isinstance(item, p.BusPrompt):
                         await self._prompt(item)
                     elif isinstance(item, p.BusRefresh):
                         await self._refresh()
+                    elif isinstance(item, p.BusStatus):
+                        await self._push_status(item.attendee_id)
                     else:
                         await self._offer(item)
                 if self.gap_due:
@@ -116,6 +131,8 @@ class SessionChannel(Inbox[SessionEvent | p.BusPrompt | p.BusRefresh]):
                 # Counts summarise deltas: never ahead of the deltas sent.
                 if not self.outgoing and self._counts.due():
                     await self._flush_counts()
+                if self._engage.due():
+                    await self._flush_engagement()
             except asyncio.CancelledError:
                 raise
             except Exception:  # noqa: BLE001 - the log is the truth: catch up and go on
@@ -311,6 +328,7 @@ class SessionChannel(Inbox[SessionEvent | p.BusPrompt | p.BusRefresh]):
         rest: dict[int, tuple[tuple[str, ...], bytes]] = {}
         batch = self.cfg.fanout_batch
         sent = 0
+        partial = partial_events = 0  # dashboards that got only the tail of ``out``
         for i, c in enumerate(list(self.dashboards)):
             if c.live:
                 held = c.last_seq
@@ -331,11 +349,14 @@ class SessionChannel(Inbox[SessionEvent | p.BusPrompt | p.BusRefresh]):
                     c.last_seq = last
                     c.send_all(*part)
                     sent += 1
+                    partial += 1
+                    partial_events += last - held
                 elif counts is not None:
                     c.send(*counts)
             if i % batch == batch - 1:
                 await asyncio.sleep(0)
         self.host.stats.frames_sent += sent * (2 if counts else 1)
+        self.host.stats.deliveries += (sent - partial) * len(out) + partial_events
         if len(out) > 1:
             self.host.stats.batches += 1
         if counts is not None and self.attendees:
@@ -373,16 +394,94 @@ class SessionChannel(Inbox[SessionEvent | p.BusPrompt | p.BusRefresh]):
                                        field=prompt.field))
         await self._fanout(self.attendees, frame)
 
+    # --- live engagement -------------------------------------------------------------------
+
+    def engage(self, *what: str) -> None:
+        """Polls, questions or the evaluation changed: re-read and send them at the next
+        flush (at most ``counts_hz`` a second; the last state always sent)."""
+        self._engage_what.update(w for w in what if w in ENGAGEMENT)
+        self._engage.dirty = True
+        self._wake.set()
+
+    async def _load_engagement(self, what: Iterable[str]) -> dict[str, str]:
+        sid = self.session_id
+        frames: dict[str, str] = {}
+        async with self.host.db.read() as conn:
+            if "polls" in what:
+                polls = await store.polls_live(conn, sid)
+                frames["polls"] = p.encode(p.PollsFrame(session_id=sid, polls=polls))
+                frames["polls:attendee"] = p.encode(p.PollsFrame(
+                    session_id=sid, polls=for_attendees(polls)))
+            if "questions" in what:
+                questions = await store.questions_live(conn, sid)
+                frames["questions"] = p.encode(p.QuestionsFrame(session_id=sid,
+                                                                questions=questions))
+                frames["questions:attendee"] = p.encode(p.QuestionsFrame(
+                    session_id=sid, questions=visible_questions(questions)))
+            if "evaluation" in what:
+                is_open, opens_at = await store.evaluation_live(conn, sid)
+                frames["evaluation:attendee"] = p.encode(p.EvaluationFrame(
+                    session_id=sid, open=is_open, opens_at=opens_at))
+        return frames
+
+    async def _flush_engagement(self) -> None:
+        what, self._engage_what = self._engage_what, set()
+        self._engage.flushed()
+        if not what:
+            return
+        frames = await self._load_engagement(what)
+        for key, frame in frames.items():
+            if self._engage_frames.get(key) == frame:
+                continue  # e.g. attendees' polls while results are hidden: nothing new
+            self._engage_frames[key] = frame
+            await self._fanout(self.attendees if key.endswith(":attendee") else self.dashboards,
+                               frame)
+
+    async def engagement_frames(self, attendee: bool) -> list[str]:
+        """The engagement frames a new listener gets (read once, then kept until they
+        change)."""
+        keys = ATTENDEE_FRAMES if attendee else DASHBOARD_FRAMES
+        missing = {k.partition(":")[0] for k in keys if k not in self._engage_frames}
+        if missing:
+            loaded = await self._load_engagement(missing)
+            for k, v in loaded.items():
+                self._engage_frames.setdefault(k, v)
+        return [self._engage_frames[k] for k in keys]
+
     # --- attendees --------------------------------------------------------------------------
 
     async def _attendees_after(self, event: SessionEvent) -> None:
         if event.kind in ("checkin", "checkout"):
+            owners = set()
             for c in self.attendees:
                 if c.identity is not None and c.identity.owns(event.record):
                     st = store.status_of_record(event.record)
                     self.send_me(c, st)
+                    owners.add(c.identity.id)
+            for attendee_id in owners:
+                await self._push_status(attendee_id)
         elif event.kind in ("removed", "cleared"):
             await self._refresh_attendees()
+            for attendee_id in {c.identity.id for c in self.attendees if c.identity}:
+                await self._push_status(attendee_id)
+
+    async def _push_status(self, attendee_id: int) -> None:
+        """Send the attendee's listeners their status in the session (``session_status``),
+        read now: a change that came without a record (a claim, a registration) or with one."""
+        mine = [c for c in self.attendees
+                if c.identity is not None and c.identity.id == attendee_id]
+        if not mine:
+            return
+        async with self.host.db.read() as conn:
+            st = await load_status(conn, self.session_id, attendee_id,
+                                   register_url=register_url(self.host.public_url,
+                                                             self.session_id),
+                                   now=now())
+        frame = p.encode(p.SessionStatusFrame(session_id=self.session_id, state=st.state,
+                                              message=st.message, action=st.action,
+                                              action_url=st.action_url))
+        for c in mine:
+            c.send(frame)
 
     async def _refresh_attendees(self) -> None:
         for c in list(self.attendees):

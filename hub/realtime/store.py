@@ -3,14 +3,26 @@ snapshots, the event log, who may listen."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hub.domain.dates import as_utc, iso, zone
+from hub.domain.credit import schedule_of
+from hub.domain.dates import as_utc, iso, now, zone
+from hub.domain.engagement import (
+    TEXTS_SHOWN,
+    PollLive,
+    QuestionLive,
+    is_open,
+    opens_at,
+    tally,
+    unlock_minutes,
+)
 from hub.domain.events import Counts, SessionEvent, decode_event
-from storage import live
+from storage import engagement, evaluations, feedback, live
 
 
 @dataclass
@@ -149,3 +161,56 @@ async def attendee_status(conn: AsyncConnection, session_id: str,
     tz = zone(tz_name)
     return AttendeeStatus("in_room" if row.in_since is not None else "checked_out",
                           iso(as_utc(row.checkin_time), tz), iso(as_utc(row.checkout_time), tz))
+
+
+# --- live engagement -----------------------------------------------------------------------
+
+
+async def polls_live(conn: AsyncConnection, session_id: str) -> list[PollLive]:
+    """Every poll of the session with its results as of now, in rank order."""
+    tz = zone(await feedback.app_timezone(conn))
+    grouped: dict[str, list[tuple[str, int]]] = {}
+    for row in await engagement.grouped_answers(conn, session_id):
+        grouped.setdefault(row.poll_id, []).append((row.choice, int(row.n)))
+    texts = {pid: (n, newest) for pid, n, newest in
+             await engagement.text_answers(conn, session_id, limit=TEXTS_SHOWN)}
+    out = []
+    for p in await feedback.polls_of(conn, session_id):
+        choices = [str(c) for c in p.choices or ()]
+        if p.type == "open_text":
+            n, newest = texts.get(p.id, (0, []))
+            results = tally(p.type, choices, [("", n)] if n else [], newest)
+        else:
+            results = tally(p.type, choices, grouped.get(p.id, ()))
+        out.append(PollLive(id=p.id, name=p.name, rank=p.rank, type=p.type, choices=choices,
+                            state=p.state, revealed=bool(p.revealed),
+                            created=iso(p.created, tz), results=results))
+    return out
+
+
+async def questions_live(conn: AsyncConnection, session_id: str) -> list[QuestionLive]:
+    """Every question of the session, most votes first, then oldest first."""
+    tz = zone(await feedback.app_timezone(conn))
+    return [QuestionLive(id=q.id, question=q.text, upvotes=q.upvotes, answered=bool(q.answered),
+                         approved=bool(q.approved), hidden=bool(q.hidden),
+                         starred=bool(q.starred), created=iso(q.created, tz))
+            for q in await engagement.live_questions(conn, session_id)]
+
+
+async def evaluation_live(conn: AsyncConnection, session_id: str) -> tuple[bool, str | None]:
+    """Whether the session's evaluation is open now, and when it opens (ISO; None: not
+    scheduled and not unlocked)."""
+    opens, tz = await evaluation_opens(conn, session_id)
+    return is_open(now(), opens), iso(opens, tz)
+
+
+async def evaluation_opens(conn: AsyncConnection,
+                           session_id: str) -> tuple[dt.datetime | None, ZoneInfo | None]:
+    """When the evaluation opens (the schedule, or a moderator's unlock), in the event's zone."""
+    row = await evaluations.window(conn, session_id)
+    if row is None:
+        return None, None
+    tz = zone(row.app_timezone)
+    end = schedule_of(row.date, None, row.end_time, tz).end
+    minutes = unlock_minutes(row.app_unlock_minutes, row.evaluation_unlock_minutes)
+    return opens_at(end, minutes, as_utc(row.evaluation_unlocked_at)), tz

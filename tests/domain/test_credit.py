@@ -51,6 +51,28 @@ def test_minute_units_with_half_credits() -> None:
     assert earned(rule, went(at(9), None, 500), credits=2.0) == 2.0  # capped by the field
 
 
+def test_minute_units_count_no_more_than_the_ce_minutes() -> None:
+    rule = CreditRule(unit_minutes=50, half_after_minutes=25)
+    assert earned(rule, went(at(9), None, 100), credits=None, ce_minutes=75) == 1.5
+    assert earned(rule, went(at(9), None, 60), credits=None, ce_minutes=75) == 1.0
+
+
+def test_prorate_by_ce_minutes_capped_at_the_field() -> None:
+    rule = CreditRule(prorate=True)
+    assert earned(rule, went(at(9), at(9, 40), 40), credits=1.5, ce_minutes=60) == 1.0
+    assert earned(rule, went(at(9), at(10, 30), 90), credits=1.5, ce_minutes=60) == 1.5
+    assert earned(rule, went(at(9), at(9, 20), 20), credits=1.0, ce_minutes=30) == 0.66
+    # Without CE minutes, the scheduled length (60) is the measure.
+    assert earned(rule, went(at(9), at(9, 30), 30), credits=2.0) == 1.0
+    unscheduled = credit.schedule_of(None, None, None, TZ)
+    a = went(at(9), at(9, 30), 30)
+    assert credit.credits_earned(rule, 2.0, a, unscheduled) == 0.0
+    assert credit.credits_earned(rule, 2.0, a, unscheduled, ce_minutes=60) == 1.0
+    assert credit.parse_rule({"prorate": True}) == rule
+    with pytest.raises(Invalid):
+        credit.parse_rule({"prorate": "yes"})
+
+
 def test_checkin_no_later_than_n_minutes_after_start() -> None:
     rule = CreditRule(checkin_within_minutes=10)
     assert earned(rule, went(at(9, 10), at(10), 50)) == 2.0
@@ -92,3 +114,16 @@ def test_parse_rule_refuses_nonsense() -> None:
 def test_schedule_without_date_uses_the_day_of_the_first_checkin() -> None:
     s = credit.schedule_of(None, dt.time(9), dt.time(10), TZ, fallback_day=at(9, 5))
     assert s.start == at(9) and s.length_seconds == 3600
+
+
+def test_evaluation_required_withholds_credit_until_the_evaluation_is_done() -> None:
+    rule = CreditRule(evaluation_required=True)
+    a = went(at(9), at(10), 60)
+    assert earned(rule, a) == 0.0
+    done = Attendance(first_checkin=at(9), last_checkout=at(10), in_room=False,
+                      seconds=3600, now=at(12), evaluation_complete=True)
+    assert earned(rule, done) == 2.0
+    assert earned(CreditRule(evaluation_required=False), a) == 2.0
+    assert credit.parse_rule({"evaluation_required": True}) == rule
+    with pytest.raises(Invalid):
+        credit.parse_rule({"evaluation_required": "yes"})

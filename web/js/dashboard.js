@@ -2,6 +2,7 @@
 // people in the room over time and check-ins per minute, fed by /ws/sessions/{id}.
 import { $, api, can, clear, dashboardState, dashboardViewer, el, fmtTime, me, moderatorSignIn, personName, words } from "./common.js";
 import { drawBars, drawLine } from "./chart.js";
+import { moderatorPolls, questionsList } from "./engage.js";
 import { Live, indicator } from "./live.js";
 
 const app = $("#app");
@@ -117,7 +118,18 @@ function onSnapshot(msg) {
   redraw();
 }
 
+let polls = null; // the polls panel
+
 function onMessage(msg) {
+  if (msg.type === "polls") {
+    if (polls) polls.update(msg);
+    return;
+  }
+  if (msg.type === "questions") {
+    const old = $("#questions");
+    if (old) old.replaceWith(questionsList(msg));
+    return;
+  }
   if (msg.counts) setCounts(msg.counts);
   else if (msg.type === "counts") setCounts(msg);
   if ((msg.type === "checkin" || msg.type === "checkout") && msg.record) {
@@ -206,6 +218,8 @@ async function main() {
   redraw();
   setInterval(redraw, 15000);
   window.addEventListener("resize", redraw);
+  polls = moderatorPolls(sid, can(who.staff, "moderate"));
+  app.append(polls.node, el("h2", {}, "Questions"), el("ol", { id: "questions", class: "feed card" }));
   const show = indicator(live);
   const channel = new Live(`/ws/sessions/${encodeURIComponent(sid)}`, {
     snapshot: onSnapshot,

@@ -1,7 +1,7 @@
 """offline doors: seat leases, door conflicts, a session's leasing switch
 
 Revision ID: 0009
-Revises: 0004
+Revises: 0008
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import sqlmodel
 from alembic import op
 
 revision = "0009"
-down_revision = "0004"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
