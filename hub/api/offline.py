@@ -59,7 +59,7 @@ async def get_doorlist(request: Request) -> Response:
     since_raw = request.query_params.get("since")
     since = None
     if since_raw is not None:
-        if not since_raw.isdigit() or len(since_raw) > 18:
+        if not (since_raw.isascii() and since_raw.isdigit()) or len(since_raw) > 18:
             raise Invalid("since", "must be a sequence number (an integer >= 0)")
         since = int(since_raw)
     data, etag = await offline.door_list(hub, principal, request.path_params["session_id"],

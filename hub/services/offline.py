@@ -265,10 +265,10 @@ async def record_conflicts(hub: Hub, principal: Principal, session_id: str,
             continue
         if hub_ok:
             result = "ok"
-        elif isinstance(outcome, HubError) and outcome.reason is not None:
+        elif isinstance(outcome, CheckinRefused) and outcome.reason is not None:
             result = outcome.reason
         else:
-            continue  # a failure, not a judgement: the door retries it
+            continue  # not a judgement by the door's rules (a failure, a bad request)
         found.append((a, result))
     if not found:
         return 0

@@ -64,6 +64,7 @@ def test_door_list_with_etag_and_changes_since(api: TestClient, settings: Settin
     api.post(f"/api/v2/sessions/{sid}/attendance/remove", json={"all": True})
     assert api.get(url, params={"since": 1}).json()["data"]["full"] is True
     assert api.get(url, params={"since": "x"}).status_code == 422
+    assert api.get(url, params={"since": "²"}).status_code == 422
     assert api.get("/api/v2/sessions/nosuch/doorlist").status_code == 404
 
 
