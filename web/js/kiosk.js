@@ -49,9 +49,9 @@ async function flush() {
     if (!offline && wasOffline && !pending().length) {
       wasOffline = false;
       await returnLease(sid);
-      if (doorList) await doorList.refresh();
+      if (doorList) await doorList.refresh(true);
     } else if (!offline && doorList && ++refreshes % 10 === 0) {
-      doorList.refresh(); // about every 30 s
+      doorList.refresh(refreshes % 100 === 0); // the changes about every 30 s, all every 5 min
     }
   } finally {
     flushing = false;
@@ -247,7 +247,7 @@ async function kioskMode() {
   q.focus();
   doorList = new DoorList(sid);
   await doorList.load();
-  doorList.refresh().then(() => {
+  doorList.refresh(true).then(() => {
     app.dataset.doorlist = String(doorList.data ? doorList.data.attendees.length : 0);
   });
   setOffline(false);
