@@ -68,7 +68,8 @@ WS_DELIVERIES = Counter(
     "(one event to one dashboard counts one).")
 WS_CLOSED = Counter(
     "rollcall_ws_closed_total", "Connections closed by the hub: too_slow (4008, the send "
-    "queue was full) or no_heartbeat (4000).", ["reason"])
+    "queue was full), no_heartbeat (4000) or cannot_catch_up (1011, their channel could not "
+    "fill a gap from the log).", ["reason"])
 
 BROKER_LAG = Histogram(
     "rollcall_broker_publish_lag_seconds",

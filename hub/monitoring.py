@@ -89,6 +89,8 @@ class Sampler:
         self._add("deliveries", metrics.WS_DELIVERIES, st.deliveries)
         self._add("too_slow", metrics.WS_CLOSED.labels("too_slow"), st.slow_closed)
         self._add("no_heartbeat", metrics.WS_CLOSED.labels("no_heartbeat"), st.dead_closed)
+        self._add("cannot_catch_up", metrics.WS_CLOSED.labels("cannot_catch_up"),
+                  st.catch_up_closed)
         broker = node.broker
         metrics.BROKER_LIVE.set(1 if broker.live else 0)
         self._add("reconnects", metrics.BROKER_RECONNECTS, getattr(broker, "reconnects", 0))

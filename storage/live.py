@@ -111,6 +111,22 @@ async def attendee_ids(conn: AsyncConnection, attendee_id: int) -> Any:
     )).first()
 
 
+async def attendee_records(conn: AsyncConnection, session_id: str,
+                           attendee_ids: list[int]) -> tuple[dict[int, Any], str | None]:
+    """``attendee_record`` for many attendees in one read: attendee id -> (checkin_time,
+    checkout_time, in_since) for those with a record, and the event's time zone."""
+    rows: dict[int, Any] = {}
+    for i in range(0, len(attendee_ids), 1000):
+        for r in await conn.execute(
+                sa.select(T_RECORDS.c.attendee_id, T_RECORDS.c.checkin_time,
+                          T_RECORDS.c.checkout_time, T_RECORDS.c.in_since)
+                .where(T_RECORDS.c.session_id == session_id,
+                       T_RECORDS.c.attendee_id.in_(attendee_ids[i:i + 1000]))):
+            rows[r.attendee_id] = r
+    app = (await conn.execute(sa.select(T_APP.c.timezone).where(T_APP.c.id == 1))).first()
+    return rows, (app.timezone if app else None)
+
+
 async def attendee_record(conn: AsyncConnection, session_id: str,
                           attendee_id: int) -> tuple[Any, str | None]:
     """The attendee's (checkin_time, checkout_time, in_since) in the session, or None, and

@@ -12,7 +12,7 @@ from hub.api.spec import operation
 from hub.door import batch
 from hub.envelope import ok, ok_bytes
 from hub.errors import HubError, Invalid
-from hub.http import read_json
+from hub.http import ascii_whole, read_json
 from hub.services import offline
 from hub.state import caller, hub_of
 
@@ -59,9 +59,9 @@ async def get_doorlist(request: Request) -> Response:
     since_raw = request.query_params.get("since")
     since = None
     if since_raw is not None:
-        if not (since_raw.isascii() and since_raw.isdigit()) or len(since_raw) > 18:
-            raise Invalid("since", "must be a sequence number (an integer >= 0)")
-        since = int(since_raw)
+        since = ascii_whole(since_raw)
+        if since is None:
+            raise Invalid("since", "must be a sequence number (an integer >= 0, ASCII digits)")
     data, etag = await offline.door_list(hub, principal, request.path_params["session_id"],
                                          since)
     wanted = [t.strip() for t in request.headers.get("if-none-match", "").split(",")]

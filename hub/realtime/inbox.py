@@ -30,6 +30,8 @@ class Stats:
     frames_sent: int = 0  # frames written to dashboards (deltas, batches and counts)
     batches: int = 0  # how many of them were batches
     deliveries: int = 0  # events delivered to dashboards (one event to one dashboard: one)
+    attendee_reads: int = 0  # reads of every attendee's status (after a removal or clear)
+    catch_up_closed: int = 0  # listeners closed 1011: their channel could not catch up
 
 
 class Host(Protocol):

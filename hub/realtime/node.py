@@ -4,7 +4,7 @@ the heartbeat, and the sink the attendance engine publishes committed events to.
 Subscriptions follow listeners: the first listener of a channel subscribes the worker to it
 (and the channel's state is read only once the subscription is active, so nothing published
 after that read is missed); the last one leaving unsubscribes. Joins and leaves of one channel
-are serialised by a per-channel lock.
+are serialised by a per-channel lock, dropped when nobody holds or awaits it.
 
 Never deaf without saying so: while the broker cannot hear other workers, /healthz reports the
 broker ``degraded``, every listener gets ``{"type": "status", "live": false}``, and every
@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from hub.config import Settings, realtime_config
@@ -39,6 +39,16 @@ class UnknownSession(Exception):
     pass
 
 
+class _Lock:
+    """A channel's join/leave lock and how many hold or await it."""
+
+    __slots__ = ("lock", "users")
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.users = 0
+
+
 class Node:
     """One worker's real-time hub; built, started and stopped by the app's lifespan. It is
     the door's event sink (``hub.domain.events.EventSink``)."""
@@ -50,7 +60,7 @@ class Node:
         self.sessions: dict[str, SessionChannel] = {}
         self.event: EventChannel | None = None
         self.conns: set[Connection] = set()
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._locks: dict[str, _Lock] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self.stats = Stats()
         self.broker: Broker = open_broker(
@@ -89,6 +99,7 @@ class Node:
             "queued_bytes": sum(c.queued for c in self.conns),
             "closed_too_slow": st.slow_closed,
             "closed_no_heartbeat": st.dead_closed,
+            "closed_catch_up": st.catch_up_closed,
             "holes": st.holes,
             "frames_sent": st.frames_sent,
             "batches": st.batches,
@@ -188,11 +199,20 @@ class Node:
 
     # --- joining and leaving ----------------------------------------------------------------
 
-    def _lock(self, name: str) -> asyncio.Lock:
-        lock = self._locks.get(name)
-        if lock is None:
-            lock = self._locks[name] = asyncio.Lock()
-        return lock
+    @contextlib.asynccontextmanager
+    async def _lock(self, name: str) -> AsyncIterator[None]:
+        """Hold the channel's lock; it is forgotten once nobody holds or awaits it."""
+        entry = self._locks.get(name)
+        if entry is None:
+            entry = self._locks[name] = _Lock()
+        entry.users += 1
+        try:
+            async with entry.lock:
+                yield
+        finally:
+            entry.users -= 1
+            if entry.users == 0 and self._locks.get(name) is entry:
+                del self._locks[name]
 
     async def _session_channel(self, session_id: str, c: Connection,
                                attendee: bool) -> SessionChannel:

@@ -3,9 +3,11 @@
 A ``SessionChannel`` keeps the session's state as of ``seq`` (counts, the latest records, a
 ring of recent delta frames) and is the only writer of it: one task applies events strictly in
 ``seq`` order. An event that arrives early waits a moment for the missing ones, then the holes
-are read from the database log; after a broker reconnect (or while the broker is away) the
-channel catches up from the log the same way. More than ``history_limit`` behind: it reloads
-a snapshot and sends it to every listener instead.
+are read from the database log (more than ``history_limit`` events waiting on a hole the log
+does not fill: every listener is closed with 1011 to reconnect, nothing piles up); after a
+broker reconnect (or while the broker is away) the channel catches up from the log the same
+way. More than ``history_limit`` behind: it reloads a snapshot and sends it to every listener
+instead.
 
 Deltas are batched on the wire: a delta arriving when the channel has sent nothing for
 ``flush_s`` goes out at once, alone; the deltas that follow within ``flush_s`` of that send go
@@ -155,9 +157,29 @@ class SessionChannel(Inbox[SessionEvent | p.BusPrompt | p.BusRefresh | p.BusStat
             await self._drain_pending()
             return
         self.pending[event.seq] = event
+        if len(self.pending) > self.cfg.history_limit:
+            self._give_up()
+            return
         if self._gap_timer is None:
             self._gap_timer = asyncio.get_running_loop().call_later(
                 self.cfg.gap_grace_s, self._gap_fire)
+
+    def _give_up(self) -> None:
+        """More than ``history_limit`` events wait on a hole that catching up from the log
+        did not fill: rather than hold ever more of them, close every listener with 1011
+        (they reconnect with ``?since=`` and start again from the database)."""
+        n = len(self.dashboards) + len(self.attendees)
+        log.warning("session %s: %d events wait on a hole after seq %d that the log did not "
+                    "fill; closing %d listener(s) to reconnect", self.session_id,
+                    len(self.pending), self.state.seq if self.state else -1, n)
+        self.pending.clear()
+        self.outgoing = []
+        if self._gap_timer is not None:
+            self._gap_timer.cancel()
+            self._gap_timer = None
+        self.host.stats.catch_up_closed += n
+        for c in (*self.dashboards, *self.attendees):
+            c.kill(p.Close.INTERNAL_ERROR, "The hub could not catch up; reconnect.")
 
     def _gap_fire(self) -> None:
         self._gap_timer = None
@@ -484,12 +506,21 @@ class SessionChannel(Inbox[SessionEvent | p.BusPrompt | p.BusRefresh | p.BusStat
             c.send(frame)
 
     async def _refresh_attendees(self) -> None:
-        for c in list(self.attendees):
-            if c.identity is None:
-                continue
-            async with self.host.db.read() as conn:
-                st = await store.attendee_status(conn, self.session_id, c.identity.id)
-            self.send_me(c, st)
+        """Every attendee's status again (after a removal or a clear): one read for all of
+        them, then the fan-out, so the session's deltas are not held up per socket."""
+        conns = [c for c in self.attendees if c.identity is not None]
+        if not conns:
+            return
+        ids = sorted({c.identity.id for c in conns if c.identity is not None})
+        async with self.host.db.read() as conn:
+            statuses = await store.attendee_statuses(conn, self.session_id, ids)
+        self.host.stats.attendee_reads += 1
+        batch = self.cfg.fanout_batch
+        for i, c in enumerate(conns):
+            if c.identity is not None:
+                self.send_me(c, statuses[c.identity.id])
+            if i % batch == batch - 1:
+                await asyncio.sleep(0)
 
     def send_me(self, c: Connection, st: store.AttendeeStatus) -> None:
         state = self.state

@@ -156,9 +156,20 @@ def status_of_record(record: dict[str, Any] | None) -> AttendeeStatus:
 async def attendee_status(conn: AsyncConnection, session_id: str,
                           attendee_id: int) -> AttendeeStatus:
     row, tz_name = await live.attendee_record(conn, session_id, attendee_id)
+    return _status_of_row(row, zone(tz_name))
+
+
+async def attendee_statuses(conn: AsyncConnection, session_id: str,
+                            attendee_ids: list[int]) -> dict[int, AttendeeStatus]:
+    """Every given attendee's status in the session, in one read."""
+    rows, tz_name = await live.attendee_records(conn, session_id, attendee_ids)
+    tz = zone(tz_name)
+    return {aid: _status_of_row(rows.get(aid), tz) for aid in attendee_ids}
+
+
+def _status_of_row(row: Any, tz: Any) -> AttendeeStatus:
     if row is None or row.checkin_time is None:
         return AttendeeStatus("not_checked_in", None, None)
-    tz = zone(tz_name)
     return AttendeeStatus("in_room" if row.in_since is not None else "checked_out",
                           iso(as_utc(row.checkin_time), tz), iso(as_utc(row.checkout_time), tz))
 

@@ -225,8 +225,8 @@ def _answer(item: Item, value: str | int, where: str) -> tuple[str, float | None
             text = value.strip()
             if text in choices:
                 n = choices.index(text) + 1
-            elif text.isdigit():
-                n = int(text)
+            elif text.isascii() and text.isdigit() and len(text) <= 3:
+                n = int(text)  # ASCII only: "²" is a digit to isdigit() and not to int()
         if n is None or not 1 <= n <= 5:
             raise Invalid(where, "a rating from 1 to 5")
         return choices[n - 1], float(n)

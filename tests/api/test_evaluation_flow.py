@@ -116,6 +116,8 @@ def test_check_in_required_and_the_attendee_submits_for_themself(
     answers = [{"question_id": rate, "response": 4}]
     refused(submit(api, sid, answers), "not_checked_in", 409)
     api.post(f"/api/v2/sessions/{sid}/attendance/checkin", json={"external_id": "A0001"})
+    for odd in ("²", "٤", "9" * 5000):  # digits to str.isdigit(), not ratings
+        refused(submit(api, sid, [{"question_id": rate, "response": odd}]), "invalid", 422)
     sign_in(api, ATTENDEE_COOKIE, {"aid": attendee_id(db, "A0001")})
     ev = api.get(f"/api/v2/sessions/{sid}/evaluation").json()["data"]
     assert ev["complete"] is False and ev["requires_checkin"] is True

@@ -39,6 +39,9 @@ def test_door_list_with_etag_and_changes_since(api: TestClient, settings: Settin
                        registration_levels=["Full"])
     make_attendees(db, 3, register=[sid], level="Full")
     url = f"/api/v2/sessions/{sid}/doorlist"
+    for odd in ("²", "٣", "-1", "9" * 19):  # only ASCII digits are a sequence number
+        r = api.get(url, params={"since": odd})
+        assert r.status_code == 422 and r.json()["reason"] == "invalid", r.text
     first = api.get(url)
     assert first.status_code == 200, first.text
     data = first.json()["data"]

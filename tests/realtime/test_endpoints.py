@@ -4,7 +4,9 @@ the handshake, the protocol, the attendee and event-wide views."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +18,7 @@ from hub.app import create_app
 from hub.auth.accounts import create_staff
 from hub.auth.cookies import ATTENDEE_COOKIE, STAFF_COOKIE, Signer
 from hub.config import Settings
+from hub.domain.events import Counts, SessionEvent
 from storage.app import ensure_app_row
 from storage.engine import make_engine
 from storage.tables import T_APP
@@ -423,3 +426,66 @@ def test_healthz_reports_the_in_process_broker(rt: TestClient) -> None:
     assert {"connections", "channels", "queued_bytes", "closed_too_slow", "closed_no_heartbeat",
             "holes", "frames_sent", "batches"} <= set(local)
     assert (local["holes"], local["frames_sent"], local["batches"]) == (0, 0, 0)
+
+
+# --- the channel's upkeep -------------------------------------------------------------------
+
+
+def wait_for(pred: Any, what: str, within: float = 10.0) -> None:
+    deadline = time.monotonic() + within
+    while not pred():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {within}s: {what}")
+        time.sleep(0.01)
+
+
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)
+def test_a_clear_reads_every_attendees_status_once_and_locks_are_dropped(
+        rt: TestClient, event: Event, settings: Settings) -> None:
+    node = rt.app.state.hub.node  # type: ignore[attr-defined]
+    sid = event.session_id
+    checkin(rt, event, 2)
+    with contextlib.ExitStack() as stack:
+        phones = [stack.enter_context(rt.websocket_connect(
+            f"/ws/attendee/{sid}", headers={"cookie": attendee_cookie(settings, f"A{i}")}))
+            for i in (1, 2, 3)]
+        board = stack.enter_context(rt.websocket_connect(
+            f"/ws/sessions/{sid}", headers={"API-Key": event.api_key}))
+        assert board.receive_json()["type"] == "snapshot"
+        for ph in phones:
+            receive_until(ph, "seats")
+        reads = node.stats.attendee_reads
+        rt.delete(f"/api/v2/sessions/{sid}/attendance", headers={"API-Key": event.api_key})
+        receive_until(board, "cleared")
+        for ph in phones:
+            assert receive_until(ph, "me")[-1]["status"] == "not_checked_in"
+        assert node.stats.attendee_reads == reads + 1  # one read for the three sockets
+        assert node._locks == {}  # nobody joining or leaving now: no lock kept
+    wait_for(lambda: not node.sessions and not node.conns, "every socket left")
+    assert node._locks == {}
+
+
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)
+def test_events_piling_up_on_a_hole_the_log_cannot_fill_close_the_socket(
+        rt: TestClient, event: Event) -> None:
+    """The log has no events after seq 0, so catching up cannot fill the hole before seq 2:
+    past ``history_limit`` (5 here) waiting events the dashboard is closed with 1011 (to
+    reconnect), and nothing is kept waiting."""
+    node = rt.app.state.hub.node  # type: ignore[attr-defined]
+    sid = event.session_id
+    with rt.websocket_connect(f"/ws/sessions/{sid}", headers={"API-Key": event.api_key}) as ws:
+        snap = ws.receive_json()
+        ch = node.sessions[sid]
+        counts = Counts.of(registered=12, checked_in=0, in_room=0, capacity=10)
+        for seq in range(2, 12):  # seq 1 never comes
+            rt.portal.call(ch.offer, SessionEvent(  # type: ignore[union-attr]
+                session_id=sid, seq=seq, epoch=snap["epoch"], kind="preload",
+                at="2026-01-01T00:00:00Z", counts=counts, count=1))
+        with pytest.raises(WebSocketDisconnect) as closed:
+            while True:
+                m = ws.receive_json()
+                assert m["type"] in ("counts", "ping", "status"), m  # nothing out of order
+        assert closed.value.code == 1011
+        assert len(ch.pending) <= 5
+    wait_for(lambda: not node.sessions, "the channel closed")
+    assert rt.get("/healthz").json()["broker"]["local"]["closed_catch_up"] == 1
