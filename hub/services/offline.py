@@ -28,7 +28,7 @@ from hub.auth.principal import Principal
 from hub.domain.dates import as_utc, iso, now
 from hub.domain.events import Counts
 from hub.door.batch import BatchAction
-from hub.door.decide import door_for, parse_timestamp
+from hub.door.decide import door_for, parse_timestamp, stored_key
 from hub.door.loading import counts, identifier_of, load_session
 from hub.door.publish import session_changed_after_commit
 from hub.errors import CheckinRefused, Conflict, Forbidden, HubError, Invalid, NotFound
@@ -265,10 +265,10 @@ async def record_conflicts(hub: Hub, principal: Principal, session_id: str,
             continue
         if hub_ok:
             result = "ok"
-        elif isinstance(outcome, HubError) and outcome.reason is not None:
+        elif isinstance(outcome, CheckinRefused) and outcome.reason is not None:
             result = outcome.reason
         else:
-            continue  # a failure, not a judgement: the door retries it
+            continue  # not a judgement by the door's rules (a failure, a bad request)
         found.append((a, result))
     if not found:
         return 0
@@ -292,8 +292,7 @@ async def record_conflicts(hub: Hub, principal: Principal, session_id: str,
                 door_decided=a.decided, hub_result=result,
                 presented=f"{column}: {value}" if column else None, lease_id=a.lease_id,
                 scanned_at=scanned, uploaded_at=at, actor=principal.actor,
-                idempotency_key=(f"{session_id}/{a.action}/{a.idempotency_key}"
-                                 if a.idempotency_key else None)))
+                idempotency_key=stored_key(session_id, a.action, principal, a)))
         await rows.insert_conflicts(conn, out)
     return len(out)
 

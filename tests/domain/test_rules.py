@@ -212,6 +212,17 @@ def test_duration_format() -> None:
     assert rules.format_duration(None) is None
 
 
+def test_seat_leases_count_against_capacity() -> None:
+    # 7 in the room and 3 seats leased fill a room of 10 for everyone without a lease...
+    assert not rules.seat_free(10, 7, 3, holds_lease=False)
+    # ...while an admission on a lease takes one of its own seats
+    assert rules.seat_free(10, 7, 3, holds_lease=True)
+    assert rules.seat_free(10, 6, 3, holds_lease=False)
+    # a capacity lowered below what is in the room and leased refuses even lease holders
+    assert not rules.seat_free(8, 7, 3, holds_lease=True)
+    assert rules.seat_free(None, 500, 20, holds_lease=False)
+
+
 def test_a_scans_time_may_be_from_the_start_of_its_day_less_the_late_hours() -> None:
     chicago = ZoneInfo("America/Chicago")
     now = dt.datetime(2026, 3, 2, 12, tzinfo=dt.UTC)

@@ -27,6 +27,7 @@ function setCounts(c) {
   $("#n-in-room").textContent = c.in_room;
   $("#n-capacity").textContent = c.capacity ?? "—";
   $("#n-remaining").textContent = c.remaining ?? "—";
+  $("#n-leased").textContent = c.leased || 0; // seats offline doors hold (docs/offline.md)
   $("#n-checked-in").textContent = c.checked_in;
   const last = state.series.at(-1);
   if (!last || last.v !== c.in_room) state.series.push({ t: Date.now(), v: c.in_room });
@@ -191,6 +192,7 @@ async function main() {
     el("section", { class: "numbers", "aria-label": "Live numbers" },
       numberBox("n-registered", "Registered"), numberBox("n-in-room", "In the room"),
       numberBox("n-capacity", "Capacity"), numberBox("n-remaining", "Seats left"),
+      numberBox("n-leased", "Held by offline doors"),
       numberBox("n-checked-in", "Checked in (ever)")),
     el("div", { class: "grid2" },
       el("section", {}, el("h2", {}, "In the room"), el("svg", {}), el("div")),

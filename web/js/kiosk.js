@@ -2,6 +2,9 @@
 // session. Search the session's registered attendees or show a badge QR; one tap checks in;
 // no codes; the screen resets after a few seconds for the next person.
 import { $, api, clear, doorPost, el, event, feedback, me, newKey, personName, show, staffLogin, words } from "./common.js";
+import {
+  DoorList, currentLease, decide, enqueue, leaseSize, pending, returnLease, saveLease, takeLease, upload,
+} from "./offline.js";
 import { badgeFromCode, startCamera } from "./qr.js";
 
 const app = $("#app");
@@ -13,6 +16,89 @@ let camera = null;
 let resetTimer = null;
 let searchSeq = 0;
 let busy = false;
+// Offline (see docs/offline.md): decide from the door list by the hub's rules, queue, upload.
+let doorList = null;
+let offline = false;
+let wasOffline = false;
+let flushing = false;
+let refreshes = 0;
+const arrivals = [];
+
+function setOffline(yes) {
+  offline = yes;
+  if (yes) wasOffline = true;
+  const n = pending().length;
+  const box = $("#kiosk-offline");
+  if (!box) return;
+  box.textContent = yes ? `Offline${n ? ` · ${n} check-in${n > 1 ? "s" : ""} waiting to upload` : ""}` : "";
+  box.dataset.count = String(n);
+  show(box, yes || n > 0);
+}
+
+async function flush() {
+  if (flushing) return;
+  flushing = true;
+  try {
+    if (pending().length) {
+      const outcome = await upload(() => {});
+      if (outcome === "offline") return;
+      setOffline(false);
+    } else if (offline) {
+      if (await fetch("/healthz", { cache: "no-store" }).catch(() => null)) setOffline(false);
+    }
+    if (!offline && wasOffline && !pending().length) {
+      wasOffline = false;
+      await returnLease(sid);
+      if (doorList) await doorList.refresh(true);
+    } else if (!offline && doorList && ++refreshes % 10 === 0) {
+      doorList.refresh(refreshes % 100 === 0); // the changes about every 30 s, all every 5 min
+    }
+  } finally {
+    flushing = false;
+    setOffline(offline);
+  }
+}
+
+function offlineCheckin(ref, name) {
+  const settings = doorList && doorList.settings;
+  if (!settings) {
+    result(false, "Sorry, that did not work", "This tablet has no attendee list yet. Please ask a member of staff.");
+    return;
+  }
+  const person = doorList.find(ref.badge_id || ref.external_id || "");
+  const lease = currentLease(sid);
+  const reason = decide(settings, person, "checkin", lease);
+  if (reason === "already_checked_in") {
+    result(true, `Welcome back, ${name || personName(person)}!`, "You were already checked in.");
+    return;
+  }
+  if (reason) {
+    result(false, "Sorry, that did not work", words({ reason }, info.reasons) + " Please ask a member of staff.");
+    return;
+  }
+  const body = { ...ref, source: "kiosk", decided: "ok" };
+  if (settings.capacity !== null && lease) {
+    body.lease_id = lease.id;
+    lease.used += 1;
+    saveLease(sid, lease);
+  }
+  enqueue(sid, "checkin", body);
+  doorList.mark(person, "checkin");
+  arrivals.push(Date.now());
+  setOffline(true);
+  result(true, `Welcome, ${personName(person)}!`, "You are checked in.");
+}
+
+/** Offline search: the session's registered attendees from the door list, by name or badge. */
+function offlineSearch(q) {
+  const want = q.toLowerCase();
+  return ((doorList && doorList.data && doorList.data.attendees) || [])
+    .filter((p) => (p.registered || !(doorList.settings && doorList.settings.registrants_only))
+      && ([p.first_name, p.last_name].filter(Boolean).join(" ").toLowerCase().includes(want)
+        || (p.badge_id || "").toLowerCase() === want))
+    .slice(0, 20)
+    .map((p) => ({ ...p, ref: p.badge_id ? { badge_id: p.badge_id } : { external_id: p.external_id } }));
+}
 
 function home() {
   clearTimeout(resetTimer);
@@ -41,8 +127,25 @@ function result(ok, title, detail) {
 async function checkin(ref, name) {
   if (busy) return;
   busy = true;
+  if (offline || navigator.onLine === false) {
+    offlineCheckin(ref, name);
+    return;
+  }
+  const started = Date.now();
   const res = await doorPost(`/api/v2/sessions/${encodeURIComponent(sid)}/attendance/checkin`,
-    { ...ref, source: "kiosk", idempotency_key: newKey("kiosk") });
+    { ...ref, source: "kiosk", idempotency_key: newKey("kiosk") }, { attempts: 2 });
+  if (res.network || [502, 503, 504].includes(res.status)) {
+    setOffline(true);
+    offlineCheckin(ref, name);
+    return;
+  }
+  const settings = doorList && doorList.settings;
+  if (Date.now() - started > 1500 && settings && settings.capacity !== null && settings.leasing
+      && !currentLease(sid)) {
+    takeLease(sid, leaseSize(arrivals)); // the network looks poor: hold seats for offline
+  }
+  if (res.ok && doorList) doorList.mark(doorList.find(ref.badge_id || ref.external_id || ""), "checkin");
+  if (res.ok) arrivals.push(Date.now());
   if (res.ok) {
     const who = res.data && res.data.record && res.data.record.user ? personName(res.data.record.user) : name;
     result(true, `Welcome, ${who}!`, "You are checked in.");
@@ -61,7 +164,11 @@ async function search() {
     clear(list);
     return;
   }
-  const r = await api("GET", `/ui/kiosk/search?q=${encodeURIComponent(q)}`);
+  let r = offline ? { network: true } : await api("GET", `/ui/kiosk/search?q=${encodeURIComponent(q)}`);
+  if (r.network) {
+    setOffline(true);
+    r = { ok: true, data: offlineSearch(q) };
+  }
   if (mine !== searchSeq) return; // a newer search is on its way
   clear(list);
   if (!r.ok) {
@@ -134,9 +241,20 @@ async function kioskMode() {
       el("button", { type: "button", class: "secondary big", id: "kiosk-camera", onclick: toggleCamera }, "Scan my badge"),
       el("video", { id: "kiosk-video", class: "cam hidden", "aria-label": "Camera" })),
     el("section", { id: "kiosk-result", class: "hidden", role: "status", "aria-live": "assertive" }),
+    el("p", { id: "kiosk-offline", class: "notice warn hidden", role: "status" }),
     el("p", {}, el("button", { type: "button", class: "link", onclick: () => show(unlock) }, "Staff")),
     unlock);
   q.focus();
+  doorList = new DoorList(sid);
+  await doorList.load();
+  doorList.refresh(true).then(() => {
+    app.dataset.doorlist = String(doorList.data ? doorList.data.attendees.length : 0);
+  });
+  setOffline(false);
+  flush();
+  setInterval(flush, 3000);
+  window.addEventListener("online", flush);
+  window.addEventListener("offline", () => setOffline(true));
 }
 
 async function main() {

@@ -106,12 +106,17 @@ export class DoorList {
 
   save() { if (this.data) idbPut(this.sid, this.data); }
 
-  /** Bring the list up to date: the changes since its seq, or the whole list (ETag). */
-  async refresh() {
+  /**
+   * Bring the list up to date: the changes since its seq (who went in or out), or with `full`
+   * the whole list (attendees added or registered since come only this way; its ETag makes
+   * an unchanged list a 304).
+   */
+  async refresh(full = false) {
     const base = `/api/v2/sessions/${encodeURIComponent(this.sid)}/doorlist`;
-    const url = this.data ? `${base}?since=${this.data.seq}` : base;
+    const whole = full || !this.data;
+    const url = whole ? base : `${base}?since=${this.data.seq}`;
     const res = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json",
-      ...(this.data && this.data.etag ? { "If-None-Match": this.data.etag } : {}) } }).catch(() => null);
+      ...(whole && this.data && this.data.etag ? { "If-None-Match": this.data.etag } : {}) } }).catch(() => null);
     if (!res || res.status === 304 || !res.ok) return !!res && res.status < 500;
     const body = await res.json().catch(() => null);
     if (!body || !body.data) return false;
@@ -122,8 +127,7 @@ export class DoorList {
       this.reindex();
     } else {
       for (const p of d.attendees) this.upsert(p);
-      Object.assign(this.data, { session: d.session, seq: d.seq, epoch: d.epoch, counts: d.counts,
-        etag: null });
+      Object.assign(this.data, { session: d.session, seq: d.seq, epoch: d.epoch, counts: d.counts });
     }
     this.save();
     return true;
@@ -147,7 +151,7 @@ export class DoorList {
       if (typeof msg.seq === "number" && msg.seq > this.data.seq) this.data.seq = msg.seq;
       this.save();
     } else if (msg.type === "removed" || msg.type === "cleared" || msg.type === "preload") {
-      this.refresh();
+      this.refresh(msg.type === "preload"); // records went, or registrations came
     }
   }
 

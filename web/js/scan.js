@@ -93,7 +93,7 @@ async function flushPending() {
       wasOffline = false;
       await returnLease(session.id);
       showLease();
-      if (doorList) await doorList.refresh();
+      if (doorList) await doorList.refresh(true);
     }
   } finally {
     flushing = false;
@@ -253,9 +253,10 @@ function useSession(s) {
   showLease();
   doorList = new DoorList(s.id);
   const list = doorList;
-  list.load().then(() => list.refresh()).then((reached) => {
+  list.load().then(() => list.refresh(true)).then((reached) => {
     if (list === doorList) $("#doorlist-status").textContent = list.data
-      ? `Door list: ${list.data.attendees.length} attendees` : "No door list yet.";
+      ? `Door list: ${list.data.attendees.length} attendee${list.data.attendees.length === 1 ? "" : "s"}`
+      : "No door list yet.";
     if (reached === false && !navigator.onLine) setOffline(true);
   });
   if (live) live.stop();
@@ -386,7 +387,8 @@ async function main() {
   showPending();
   flushPending();
   setInterval(flushPending, 3000);
-  setInterval(() => { if (!offline && doorList) doorList.refresh(); }, 60000);
+  let refreshes = 0; // the changes every minute, the whole list (ETag) every five
+  setInterval(() => { if (!offline && doorList) doorList.refresh(++refreshes % 5 === 0); }, 60000);
   window.addEventListener("online", flushPending);
   window.addEventListener("offline", () => setOffline(true));
 }
