@@ -26,10 +26,12 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import statistics
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +89,8 @@ class Board:
 
 
 async def rush(base: str, ws_base: str, key: str, attendees: int, dashboards: int,
-               concurrency: int, change_every: int) -> dict[str, Any]:
+               concurrency: int, change_every: int,
+               hub_cpu: Callable[[], float] = lambda: 0.0) -> dict[str, Any]:
     run = uuid.uuid4().hex[:6].upper()
     async with httpx.AsyncClient(base_url=base, headers={"API-Key": key}, timeout=60,
                                  limits=httpx.Limits(max_connections=concurrency)) as api:
@@ -146,10 +149,10 @@ async def rush(base: str, ws_base: str, key: str, attendees: int, dashboards: in
             await asyncio.gather(*(voter() for _ in range(concurrency)))
 
         # Everyone answers; then some change their mind (which must not add to the total).
-        t0 = time.monotonic()
+        t0, cpu0 = time.monotonic(), hub_cpu()
         await phase(first)
         await phase(changes)
-        t_end = time.monotonic()
+        t_end, cpu_used = time.monotonic(), hub_cpu() - cpu0
         work = first + changes
         last_ack = max(acks) if acks else t_end
 
@@ -191,6 +194,9 @@ async def rush(base: str, ws_base: str, key: str, attendees: int, dashboards: in
         "requests": len(work), "changes_of_mind": len(work) - attendees,
         "rush_seconds": round(t_end - t0, 3),
         "votes_per_second": round(len(work) / (t_end - t0), 1),
+        # Steadier than votes/s on a shared machine: the hub's own CPU per answer (its
+        # processes' user + system time during the rush, the dashboards' frames included).
+        "hub_cpu_ms_per_vote": round(cpu_used * 1000 / len(work), 2),
         "push_lag_ms": {"median": ms(statistics.median(lags)) if lags else None,
                         "p95": ms(sorted(lags)[int(len(lags) * 0.95) - 1]) if lags else None,
                         "max": ms(max(lags)) if lags else None},
@@ -218,7 +224,8 @@ def main(argv: list[str] | None = None) -> int:
         with deployment(args.db, args.broker, args.workers, args.workdir) as d:
             ws = d.hub.url.replace("http://", "ws://")
             out = asyncio.run(rush(d.hub.url, ws, d.api_key, args.attendees, args.dashboards,
-                                   args.concurrency, args.change_every))
+                                   args.concurrency, args.change_every, d.hub.cpu_seconds))
+            out["machine_load_1min"] = round(os.getloadavg()[0], 1)
     except BenchError as exc:
         print(f"pollrush: {exc}", file=sys.stderr)
         return 2
