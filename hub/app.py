@@ -28,13 +28,15 @@ from hub.door.service import DoorService
 from hub.envelope import NOSNIFF, fail, from_error
 from hub.errors import HubError
 from hub.http import ClientAddress
+from hub.monitoring import Sampler, metrics_endpoint, run_sampler
+from hub.outage import Outage, connection_lost
 from hub.realtime.endpoints import ws_routes
 from hub.realtime.node import Node
 from hub.services import housekeeping
 from hub.site.routes import site_routes
 from hub.state import Hub, hub_of
 from storage.app import resolve_secret_key
-from storage.engine import open_database
+from storage.engine import DRIVER_ERRORS, open_database
 
 log = logging.getLogger("rollcall")
 
@@ -77,8 +79,26 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
+    if connection_lost(exc):
+        return _unavailable(request, exc)
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return fail(500, "Internal server error.", reason="internal")
+
+
+async def _database_error(request: Request, exc: Exception) -> Response:
+    """A database error, handled here rather than by ``_server_error`` (which Starlette
+    re-raises after answering, so the server logs a second traceback): a lost connection is
+    a 503 and one warning per outage; anything else a 500 and its traceback, once."""
+    if connection_lost(exc):
+        return _unavailable(request, exc)
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return fail(500, "Internal server error.", reason="internal")
+
+
+def _unavailable(request: Request, exc: Exception) -> Response:
+    hub = getattr(request.app.state, "hub", None)
+    outage = hub.outage if isinstance(hub, Hub) else Outage()
+    return from_error(outage.unavailable(exc))
 
 
 class RefuseNulInURL:
@@ -122,17 +142,22 @@ def create_app(settings: Settings | None = None) -> Starlette:
             throttle = Throttle(settings)
             node = Node(db, settings)
             await node.start()
-            door = DoorService(db, signer, node)
+            outage = Outage()
+            door = DoorService(db, signer, node, late_scan_hours=settings.late_scan_hours,
+                               outage=outage)
             hub = Hub(settings=settings, db=db, signer=signer, throttle=throttle, node=node,
-                      door=door, sink=node, passwords=passwords)
+                      door=door, sink=node, passwords=passwords, outage=outage)
             app.state.hub = hub
             upkeep = asyncio.create_task(housekeeping.run(hub), name="rollcall-housekeeping")
+            sampler = app.state.sampler = Sampler(hub)
+            sampling = asyncio.create_task(run_sampler(sampler), name="rollcall-metrics")
             try:
                 yield
             finally:
-                upkeep.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await upkeep
+                for task in (upkeep, sampling):
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
                 await door.close()  # settles what is queued, publishing to the node
                 await node.stop()
                 await throttle.close()
@@ -140,7 +165,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         finally:
             await db.close()
 
-    routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"])]
+    routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"]),
+                               Route("/metrics", metrics_endpoint, methods=["GET"])]
     routes += api_routes()
     routes += ws_routes()
     routes += site_routes()
@@ -152,6 +178,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         exception_handlers={
             HubError: _hub_error,
             HTTPException: _http_error,
+            **{cls: _database_error for cls in DRIVER_ERRORS},
             Exception: _server_error,
         },
     )

@@ -6,7 +6,9 @@ import argparse
 import getpass
 import os
 import secrets
+import shutil
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -73,16 +75,44 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
         )
     if not args.no_migrate:
         _migrate(settings)
-    uvicorn.run(
-        "hub.app:app_from_env",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level=args.log_level,
-        access_log=args.access_log,
-        **SERVER_SETTINGS,  # type: ignore[arg-type]
-    )
+    made = _metrics_dir(args.workers)
+    try:
+        uvicorn.run(
+            "hub.app:app_from_env",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level=args.log_level,
+            access_log=args.access_log,
+            **SERVER_SETTINGS,  # type: ignore[arg-type]
+        )
+    finally:
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)
+
+
+def _metrics_dir(workers: int) -> str | None:
+    """Prepare ``PROMETHEUS_MULTIPROC_DIR``, where every worker writes its metrics so that
+    ``/metrics`` on any worker sums them all: the operator's directory, emptied of the last
+    run's files, or with several workers and none given, a fresh one (removed again on exit,
+    and returned)."""
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if given:
+        try:
+            os.makedirs(given, exist_ok=True)
+            mine = f"_{os.getpid()}.db"  # this process's own, when it serves alone
+            for name in os.listdir(given):
+                if name.endswith(".db") and not name.endswith(mine):
+                    os.unlink(os.path.join(given, name))
+        except OSError as exc:
+            die(f"PROMETHEUS_MULTIPROC_DIR: cannot use {given!r}: {exc}")
+        return None
+    if workers < 2:
+        return None
+    made = tempfile.mkdtemp(prefix="rollcall-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = made
+    return made
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> None:

@@ -35,6 +35,9 @@ class Settings:
     secret_key: str | None = None
     channel_prefix: str = "rollcall"
     idempotency_days: int = 7
+    # A scan's own ``timestamp`` may be this many hours before the start of its session's day
+    # (hub.domain.rules.earliest_scan); 0: from the day's start.
+    late_scan_hours: int = 24
     # Live dashboards: deltas of one session arriving within ``ws_flush_s`` go out as one
     # ``batch`` frame; an out-of-order event waits ``ws_gap_grace_s`` for the missing ones.
     ws_flush_s: float = 0.025
@@ -42,6 +45,9 @@ class Settings:
     # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (hub.http.ClientAddress);
     # none by default: the peer's address is the client's.
     trusted_proxies: tuple[IPNetwork, ...] = ()
+    # Addresses that may read ``GET /metrics`` without signing in (``ROLLCALL_METRICS_ALLOW``);
+    # anyone else needs an admin's sign-in or an API key.
+    metrics_allow: tuple[IPNetwork, ...] = ()
     # The other ``ROLLCALL_WS_*`` tunables, as read from the environment.
     realtime_env: Mapping[str, str] = field(default_factory=dict)
     extra: Mapping[str, str] = field(default_factory=dict)
@@ -152,13 +158,20 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError(f"ROLLCALL_CHANNEL_PREFIX: {prefix!r} has characters Redis keys avoid")
 
     days_raw = (env.get("ROLLCALL_IDEMPOTENCY_DAYS") or "7").strip()
-    if not days_raw.isdigit() or not 1 <= int(days_raw) <= 3650:
+    if not (days_raw.isascii() and days_raw.isdigit()) or not 1 <= int(days_raw) <= 3650:
         raise ConfigError(
             f"ROLLCALL_IDEMPOTENCY_DAYS: {days_raw!r} is not a whole number of days (1-3650)")
+
+    late_raw = (env.get("ROLLCALL_LATE_SCAN_HOURS") or "24").strip()
+    if not (late_raw.isascii() and late_raw.isdigit()) or not 0 <= int(late_raw) <= 8760:
+        raise ConfigError(
+            f"ROLLCALL_LATE_SCAN_HOURS: {late_raw!r} is not a whole number of hours (0-8760)")
 
     ws_flush_s = seconds_setting(env, "ROLLCALL_WS_FLUSH_S", 0.025, low=0.0, high=1.0)
     ws_gap_grace_s = seconds_setting(env, "ROLLCALL_WS_GAP_GRACE_S", 0.15, low=0.0, high=10.0)
     trusted_proxies = parse_trusted_proxies(env.get("ROLLCALL_TRUSTED_PROXIES") or "")
+    metrics_allow = parse_networks("ROLLCALL_METRICS_ALLOW",
+                                   env.get("ROLLCALL_METRICS_ALLOW") or "")
 
     settings = Settings(
         database=database,
@@ -167,9 +180,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         secret_key=secret,
         channel_prefix=prefix,
         idempotency_days=int(days_raw),
+        late_scan_hours=int(late_raw),
         ws_flush_s=ws_flush_s,
         ws_gap_grace_s=ws_gap_grace_s,
         trusted_proxies=trusted_proxies,
+        metrics_allow=metrics_allow,
         realtime_env={k: v for k, v in env.items() if k in _WS_FIELDS},
     )
     realtime_config(settings)  # a bad ROLLCALL_WS_* value stops start-up here
@@ -194,6 +209,11 @@ def seconds_setting(env: Mapping[str, str], name: str, default: float, *, low: f
 def parse_trusted_proxies(raw: str) -> tuple[IPNetwork, ...]:
     """``ROLLCALL_TRUSTED_PROXIES``: addresses or CIDR networks, separated by commas or
     spaces (``10.0.0.5, 172.28.0.0/16, ::1``); empty: none."""
+    return parse_networks("ROLLCALL_TRUSTED_PROXIES", raw)
+
+
+def parse_networks(name: str, raw: str) -> tuple[IPNetwork, ...]:
+    """Addresses or CIDR networks, separated by commas or spaces; empty: none."""
     out: list[IPNetwork] = []
     for item in re.split(r"[,\s]+", raw.strip()):
         if not item:
@@ -202,6 +222,6 @@ def parse_trusted_proxies(raw: str) -> tuple[IPNetwork, ...]:
             out.append(ipaddress.ip_network(item, strict=False))
         except ValueError:
             raise ConfigError(
-                f"ROLLCALL_TRUSTED_PROXIES: {item!r} is not an IP address or network "
+                f"{name}: {item!r} is not an IP address or network "
                 "(for example 10.0.0.5 or 172.28.0.0/16)") from None
     return tuple(out)

@@ -10,6 +10,7 @@ from typing import Any
 import msgspec
 from starlette.responses import Response
 
+from hub import metrics
 from hub.errors import HubError
 
 _encoder = msgspec.json.Encoder()
@@ -48,10 +49,15 @@ def ok(data: Any = None, status: int = 200) -> Response:
     )
 
 
+def ok_envelope(data_json: bytes, status: int = 200) -> bytes:
+    """The success envelope around an already-encoded ``data``, as bytes."""
+    return b'{"status":"ok","code":"' + str(status).encode() + b'","data":' + data_json + b"}"
+
+
 def ok_bytes(data_json: bytes, status: int = 200) -> Response:
     """The envelope around an already-encoded ``data`` (a stored idempotent answer)."""
-    body = b'{"status":"ok","code":"' + str(status).encode() + b'","data":' + data_json + b"}"
-    return Response(body, status_code=status, media_type="application/json", headers=NOSNIFF)
+    return Response(ok_envelope(data_json, status), status_code=status,
+                    media_type="application/json", headers=NOSNIFF)
 
 
 def fail(
@@ -64,6 +70,8 @@ def fail(
     headers: dict[str, str] | None = None,
     errors: Any = None,
 ) -> Response:
+    if status == 503:
+        metrics.UNAVAILABLE.labels(reason or "unavailable").inc()
     return Response(
         _encoder.encode(
             Fail(
@@ -80,6 +88,13 @@ def fail(
         media_type="application/json",
         headers={**NOSNIFF, **headers} if headers else NOSNIFF,
     )
+
+
+def fail_bytes(exc: HubError) -> bytes:
+    """The error envelope of ``exc``, as bytes (an answer inside a batch's answer)."""
+    return _encoder.encode(Fail(status="error", code=str(exc.http_status), message=exc.message,
+                                reason=exc.reason, field=getattr(exc, "field", None),
+                                errors=getattr(exc, "errors", None)))
 
 
 def from_error(exc: HubError) -> Response:

@@ -46,11 +46,17 @@ REASONS: dict[str, Reason] = {
         "Choose in-person or virtual to check in to this hybrid session."),
     "unknown_attendee": _refusal("Attendee not recognised.", status=404),
     "codeword_invalid": _refusal("That codeword is not one of this session's codewords."),
+    "not_started": _refusal("This session has not started yet."),
+    "self_registration_closed": _refusal("Attendees may not register themselves for this "
+                                         "session.", status=403),
+    "no_credit": _refusal("No CE credit has been earned yet.", status=404),
     # Live engagement.
     "poll_closed": Reason("This poll is not open for answers.", 409),
     "evaluation_locked": Reason("This session's evaluation is not open yet.", 409),
     "evaluation_done": Reason("This evaluation was already submitted.", 409),
     "question_limit": Reason("Too many questions in a short time; wait a moment.", 429),
+    # Seat leases for offline doors.
+    "leasing_off": Reason("Seat leases are off for this session.", 409),
     # Requests the hub cannot take.
     "bad_request": Reason("The request is not one the hub understands.", 400, close=4400),
     "malformed_json": Reason("The body is not valid JSON.", 400),
@@ -65,6 +71,11 @@ REASONS: dict[str, Reason] = {
     "payload_too_large": Reason("The request body is too large.", 413),
     "unsupported_media_type": Reason("Send the body as application/json.", 415),
     "invalid": Reason("A field has the wrong type or value; the message names it.", 422),
+    "idempotency_key_reused": Reason(
+        "This idempotency_key was already used for a different request; send a new key.",
+        422),
+    "link_invalid": Reason("This sign-in link is not valid.", 401),
+    "link_expired": Reason("This sign-in link has expired; ask for a new one.", 401),
     "too_many_attempts": Reason("Too many failed attempts; try again later.", 429, close=4429),
     "internal": Reason("Internal server error.", 500, close=1011),
     "unavailable": Reason("The hub cannot serve this now; try again in a moment.", 503,
@@ -162,6 +173,13 @@ class Invalid(HubError):
         self.field = field
 
 
+class IdempotencyKeyReused(HubError):
+    """The caller sent an idempotency key it already used, with a different request."""
+
+    http_status = 422
+    reason = "idempotency_key_reused"
+
+
 class FilterError(HubError):
     """The /attendance/remove filter errors, answered as the reference documents them."""
 
@@ -178,8 +196,9 @@ class CheckinRefused(HubError):
         if reason not in REFUSALS:
             raise RuntimeError(f"unknown refusal reason {reason!r}")
         super().__init__(message or REFUSALS[reason], reason=reason)
-        if reason == "unknown_attendee":
-            self.http_status = 404  # type: ignore[misc]
+        status = REASONS[reason].status
+        if status is not None and status != 409:
+            self.http_status = status  # type: ignore[misc]
 
 
 class TooManyRequests(HubError):

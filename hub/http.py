@@ -18,19 +18,24 @@ MAX_BODY = 1024 * 1024  # 1 MiB
 
 T = TypeVar("T")
 
+
+def ascii_whole(raw: str, *, max_digits: int = 18) -> int | None:
+    """``raw`` as a whole number of 0 or more when it is 1 to ``max_digits`` ASCII digits and
+    nothing else (no sign, space or underscore); else None. ``str.isdigit`` alone will not
+    do: it accepts "²" (which ``int`` refuses) and "٣" (which ``int`` reads as 3)."""
+    if 0 < len(raw) <= max_digits and raw.isascii() and raw.isdigit():
+        return int(raw)
+    return None
+
 _PATH = re.compile(r" - at `\$(.*)`$")
 _MISSING = re.compile(r"^Object missing required field `(.*)`$")
 
 
 async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
     """The raw body, refused with 413 past ``limit`` bytes (declared or streamed)."""
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        try:
-            if int(declared) > limit:
-                raise PayloadTooLarge(f"The request body is over {limit} bytes.")
-        except ValueError:
-            pass
+    declared = ascii_whole(request.headers.get("content-length") or "", max_digits=30)
+    if declared is not None and declared > limit:
+        raise PayloadTooLarge(f"The request body is over {limit} bytes.")
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():

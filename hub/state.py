@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import HTTPConnection, Request
@@ -19,6 +19,7 @@ from hub.auth.throttle import Throttle
 from hub.config import Settings
 from hub.domain.events import EventSink
 from hub.door.service import DoorService
+from hub.outage import Outage
 from hub.realtime.node import Node
 from storage.engine import Database
 
@@ -33,6 +34,7 @@ class Hub:
     door: DoorService
     sink: EventSink  # where committed events go: the real-time node
     passwords: Passwords  # Argon2 hashes and checks, off the event loop
+    outage: Outage = field(default_factory=Outage)  # lost database connections: 503, logged
 
     @asynccontextmanager
     async def tx(self) -> AsyncIterator[AsyncConnection]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterator, Sequence
 from typing import Any, TypeVar
 
@@ -19,11 +20,38 @@ COLUMNS = ("external_id", "first_name", "last_name", "email", "badge_id", "regis
            "field_1", "field_2", "field_3", "field_4", "field_5")
 CHUNK = 1000  # values per IN list
 SEARCHED = ("first_name", "last_name", "email", "external_id", "badge_id")
+# pg_advisory_xact_lock(namespace, key): the two-key space, apart from the one-key locks of
+# storage.engine (74211) and storage.presenters (74212).
+_IDENTITY_LOCKS = 74213
 
 
 def chunks(seq: Sequence[T]) -> Iterator[Sequence[T]]:
     for i in range(0, len(seq), CHUNK):
         yield seq[i:i + CHUNK]
+
+
+def _lock_key(identity: str) -> int:
+    return int.from_bytes(hashlib.blake2b(identity.encode(), digest_size=4).digest(), "big",
+                          signed=True)
+
+
+async def lock_identities(conn: AsyncConnection, external_ids: Sequence[str],
+                          emails_lower: Sequence[str]) -> None:
+    """Hold, until the transaction ends, a lock on every external id and email an upsert is
+    about to look up, so that two upserts bringing the same new person run one after the
+    other and the second finds the first's row instead of inserting another (there is no
+    unique index on emails: two attendees may share one). PostgreSQL: advisory locks, taken
+    in one order (no deadlock between two upserts). SQLite: nothing to do, its writers are
+    serialised by ``BEGIN IMMEDIATE``."""
+    if conn.dialect.name != "postgresql":
+        return
+    keys = sorted({_lock_key("x:" + e) for e in external_ids}
+                  | {_lock_key("e:" + e) for e in emails_lower})
+    for chunk in chunks(keys):
+        await conn.execute(
+            sa.text("SELECT pg_advisory_xact_lock(:ns, t.k) FROM unnest(CAST(:keys AS integer[]))"
+                    " WITH ORDINALITY AS t(k, n) ORDER BY t.n"),
+            {"ns": _IDENTITY_LOCKS, "keys": list(chunk)})
 
 
 async def by_external_ids(conn: AsyncConnection, external_ids: Sequence[str]) -> list[Any]:

@@ -15,7 +15,7 @@ from it once, at import.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
@@ -24,6 +24,7 @@ from psycopg import AsyncConnection as PgConnection
 from psycopg.rows import dict_row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from storage.offline import door_leases, set_lease_used
 from storage.records import (
     RECORD_COLUMNS,
     RECORD_STATE,
@@ -68,7 +69,15 @@ class BatchRead:
     # The attendees named: id, registration_level, email_lower, ``USER_FIELDS``, registered.
     people: list[Row]
     records: dict[int, Row]  # attendee id -> their record (``RECORD_COLUMNS``)
-    answers: dict[str, bytes]  # idempotency key -> the answer given
+    answers: dict[str, StoredAnswer]  # idempotency key -> the answer given
+
+
+class StoredAnswer(NamedTuple):
+    """An answer remembered under an idempotency key, with the fingerprint of the request
+    it answered (None: stored before fingerprints were kept)."""
+
+    fingerprint: str | None
+    response: bytes
 
 
 class LogEntry(NamedTuple):
@@ -100,13 +109,15 @@ class BatchWrite:
     overrides: list[tuple[int, str, str, str | None, dt.datetime]] = field(default_factory=list)
     # seq, kind, payload, at
     events: list[tuple[int, str, bytes, dt.datetime]] = field(default_factory=list)
-    # idempotency key, answer, at
-    answers: list[tuple[str, bytes, dt.datetime]] = field(default_factory=list)
+    # idempotency key, fingerprint, attendee id, answer, at
+    answers: list[tuple[str, str, int, bytes, dt.datetime]] = field(default_factory=list)
     # every action decided, accepted or refused, in order
     log: list[LogEntry] = field(default_factory=list)
     seq: int = 0
     checked_in: int = 0
     in_room: int = 0
+    # seat leases whose seats the batch used: lease id -> seats used now
+    leases_used: dict[str, int] = field(default_factory=dict)
 
 
 class DoorStore(Protocol):
@@ -121,6 +132,10 @@ class DoorStore(Protocol):
     async def write(self, w: BatchWrite) -> None:
         """Every row of the batch, its door log, and the counter row (when it accepted
         anything: every accepted action has an event)."""
+
+    async def leases(self, session_id: str, ids: list[str], at: dt.datetime) -> list[Row]:
+        """The session's leases running at ``at`` and the ones named (running or not):
+        id, seats, used, running."""
 
 
 # --- any dialect --------------------------------------------------------------------------
@@ -155,14 +170,18 @@ class SqlDoorStore:
                 sa.select(*RECORD_COLUMNS).where(T_RECORDS.c.session_id == session_id,
                                                  T_RECORDS.c.attendee_id.in_(ids)))
             records = {r.attendee_id: r._mapping for r in rows}
-        answers: dict[str, bytes] = {}
+        answers: dict[str, StoredAnswer] = {}
         if keys:
             rows = await conn.execute(
-                sa.select(T_IDEMPOTENCY.c.key, T_IDEMPOTENCY.c.response)
+                sa.select(T_IDEMPOTENCY.c.key, T_IDEMPOTENCY.c.fingerprint,
+                          T_IDEMPOTENCY.c.response)
                 .where(T_IDEMPOTENCY.c.key.in_(keys)))
-            answers = {r.key: bytes(r.response) for r in rows}
+            answers = {r.key: StoredAnswer(r.fingerprint, bytes(r.response)) for r in rows}
         return BatchRead(fields=fields, enabled_keys=enabled, people=people, records=records,
                          answers=answers)
+
+    async def leases(self, session_id: str, ids: list[str], at: dt.datetime) -> list[Row]:
+        return [r._mapping for r in await door_leases(self.conn, session_id, ids, at)]
 
     async def _people(self, session_id: str, wanted: Wanted) -> list[Row]:
         conds: list[Any] = []
@@ -216,11 +235,13 @@ class SqlDoorStore:
                      created_at=at) for seq, kind, payload, at in w.events])
         if w.answers:
             await conn.execute(sa.insert(T_IDEMPOTENCY), [
-                dict(key=key, session_id=w.session_id, response=data, created_at=at)
-                for key, data, at in w.answers])
+                dict(key=key, session_id=w.session_id, fingerprint=fp, attendee_id=aid,
+                     response=data, created_at=at)
+                for key, fp, aid, data, at in w.answers])
         if w.log:
             await conn.execute(sa.insert(T_DOOR_LOG), [
                 dict(session_id=w.session_id, **e._asdict()) for e in w.log])
+        await set_lease_used(conn, w.leases_used)
         if w.events:
             await conn.execute(
                 sa.update(T_COUNTERS).where(T_COUNTERS.c.session_id == w.session_id)
@@ -253,6 +274,7 @@ def _unnest(names: tuple[str, ...]) -> str:
 
 _NEW = ("attendee_id", *RECORD_STATE, "updated_seq")
 _OLD = ("id", *RECORD_STATE, "updated_seq")
+_KINDS = {n: _pg_type(T_RECORDS.c[n]) for n in (*_NEW, *_OLD)}
 
 _PG_NEW_RECORDS = (
     f"INSERT INTO checkin_records (session_id, evaluation_complete, {', '.join(_NEW)}) "
@@ -266,9 +288,10 @@ _PG_OLD_RECORDS = (
 _PG_LOCK = """
 SELECT s.id, s.checkin_code, s.checkout_code, s.delivery_format, s.capacity,
        s.registrants_only, s.registration_levels, s.date, s.start_time, s.end_time,
-       s.credit_rule, c.seq, c.registered, c.checked_in, c.in_room, c.epoch,
+       s.credit_rule, s.ce_minutes, c.seq, c.registered, c.checked_in, c.in_room, c.epoch,
        (SELECT timezone FROM app_settings WHERE id = 1) AS app_tz,
-       (SELECT credit_rule FROM app_settings WHERE id = 1) AS app_rule
+       (SELECT credit_rule FROM app_settings WHERE id = 1) AS app_rule,
+       (SELECT self_report_credit FROM app_settings WHERE id = 1) AS app_self_report_credit
 FROM sessions s JOIN session_counters c ON c.session_id = s.id
 WHERE s.id = %(sid)s
 FOR UPDATE OF c"""
@@ -294,7 +317,7 @@ _PG_PEOPLE = (
     "OR a.badge_id = ANY(%(badge)s::text[]) OR a.email_lower = ANY(%(email)s::text[])")
 
 _PG_ANSWERS = """
-SELECT key, response FROM idempotency_keys WHERE key = ANY(%(keys)s::text[])"""
+SELECT key, fingerprint, response FROM idempotency_keys WHERE key = ANY(%(keys)s::text[])"""
 
 # History and overrides find their record by (session, attendee), so that every write of the
 # batch goes in one pipeline with no answer awaited in between; rows keep the batch's order.
@@ -321,10 +344,10 @@ FROM unnest(%(seq)s::bigint[], %(kind)s::text[], %(payload)s::bytea[],
             %(at)s::timestamptz[]) AS v(seq, kind, payload, at)"""
 
 _PG_ANSWERS_IN = """
-INSERT INTO idempotency_keys (key, session_id, response, created_at)
-SELECT v.key, %(sid)s, v.response, v.at
-FROM unnest(%(key)s::text[], %(response)s::bytea[], %(at)s::timestamptz[])
-     AS v(key, response, at)"""
+INSERT INTO idempotency_keys (key, session_id, fingerprint, attendee_id, response, created_at)
+SELECT v.key, %(sid)s, v.fp, v.aid, v.response, v.at
+FROM unnest(%(key)s::text[], %(fp)s::text[], %(aid)s::int[], %(response)s::bytea[],
+            %(at)s::timestamptz[]) AS v(key, fp, aid, response, at)"""
 
 _PG_LOG = """
 INSERT INTO door_log (session_id, attendee_id, action, result, at, presented_as, presented,
@@ -340,6 +363,19 @@ ORDER BY v.ord"""
 _PG_COUNTERS = """
 UPDATE session_counters SET seq = %(seq)s, checked_in = %(checked_in)s, in_room = %(in_room)s
 WHERE session_id = %(sid)s"""
+
+_PG_LEASES = """
+SELECT id, seats, used, (returned_at IS NULL AND expires_at > %(at)s) AS running
+FROM seat_leases
+WHERE session_id = %(sid)s
+  AND ((returned_at IS NULL AND expires_at > %(at)s) OR id = ANY(%(ids)s::text[]))"""
+
+_PG_LEASES_USED = """
+UPDATE seat_leases l SET used = v.used
+FROM unnest(%(id)s::text[], %(used)s::int[]) AS v(id, used) WHERE l.id = v.id"""
+
+_LOG_KINDS = {"attendee_id": "int", "at": "timestamptz", **{
+    n: "text" for n in ("action", "result", "presented_as", "presented", "source", "actor")}}
 
 _PERSON = ("id", "registration_level", "email_lower", *USER_FIELDS, "registered")
 
@@ -362,22 +398,23 @@ class PgDoorStore:
     async def read(self, session: Row, key_ids: list[int], wanted: Wanted,
                    keys: list[str]) -> BatchRead:
         pg = self.pg
-        params = {"sid": session["id"], "ids": sorted(wanted.ids),
-                  "ext": sorted(wanted.by["external_id"]),
-                  "badge": sorted(wanted.by["badge_id"]), "email": sorted(wanted.by["email"])}
+        params = {"sid": session["id"], "ids": pg_array(sorted(wanted.ids), "int"),
+                  "ext": pg_array(sorted(wanted.by["external_id"]), "text"),
+                  "badge": pg_array(sorted(wanted.by["badge_id"]), "text"),
+                  "email": pg_array(sorted(wanted.by["email"]), "text")}
         async with pg.pipeline():
             cur_f = pg.cursor(row_factory=dict_row)
             await cur_f.execute(_PG_FIELDS, params)
             cur_k = None
             if key_ids:
                 cur_k = pg.cursor()
-                await cur_k.execute(_PG_KEYS, {"ids": key_ids})
+                await cur_k.execute(_PG_KEYS, {"ids": pg_array(key_ids, "int")})
             cur_p = pg.cursor(row_factory=dict_row)
             await cur_p.execute(_PG_PEOPLE, params)
             cur_a = None
             if keys:
                 cur_a = pg.cursor()
-                await cur_a.execute(_PG_ANSWERS, {"keys": keys})
+                await cur_a.execute(_PG_ANSWERS, {"keys": pg_array(keys, "text")})
         fields: list[Row] = list(await cur_f.fetchall())
         enabled = {r[0] for r in await cur_k.fetchall()} if cur_k is not None else set()
         people: list[Row] = []
@@ -388,10 +425,15 @@ class PgDoorStore:
                 records[r["id"]] = {"id": r["rid"], "attendee_id": r["id"],
                                     **{k: r[k] for k in RECORD_STATE},
                                     "evaluation_complete": r["evaluation_complete"]}
-        answers = ({k: bytes(v) for k, v in await cur_a.fetchall()}
+        answers = ({k: StoredAnswer(fp, bytes(v)) for k, fp, v in await cur_a.fetchall()}
                    if cur_a is not None else {})
         return BatchRead(fields=fields, enabled_keys=enabled, people=people, records=records,
                          answers=answers)
+
+    async def leases(self, session_id: str, ids: list[str], at: dt.datetime) -> list[Row]:
+        cur = self.pg.cursor(row_factory=dict_row)
+        await cur.execute(_PG_LEASES, {"sid": session_id, "ids": pg_array(ids, "text"), "at": at})
+        return list(await cur.fetchall())
 
     async def write(self, w: BatchWrite) -> None:
         pg = self.pg
@@ -404,41 +446,85 @@ class PgDoorStore:
             if w.history:
                 h = w.history
                 await pg.execute(_PG_HISTORY, {
-                    "sid": sid, "aid": [x[0] for x in h], "action": [x[1] for x in h],
-                    "ts": [x[2] for x in h], "source": [x[3] for x in h],
-                    "actor": [x[4] for x in h]})
+                    "sid": sid, "aid": pg_array([x[0] for x in h], "int"),
+                    "action": pg_array([x[1] for x in h], "text"),
+                    "ts": pg_array([x[2] for x in h], "timestamptz"),
+                    "source": pg_array([x[3] for x in h], "text"),
+                    "actor": pg_array([x[4] for x in h], "text")})
             if w.overrides:
                 o = w.overrides
                 await pg.execute(_PG_OVERRIDES, {
-                    "sid": sid, "aid": [x[0] for x in o], "rule": [x[1] for x in o],
-                    "actor": [x[2] for x in o], "reason": [x[3] for x in o],
-                    "at": [x[4] for x in o]})
+                    "sid": sid, "aid": pg_array([x[0] for x in o], "int"),
+                    "rule": pg_array([x[1] for x in o], "text"),
+                    "actor": pg_array([x[2] for x in o], "text"),
+                    "reason": pg_array([x[3] for x in o], "text"),
+                    "at": pg_array([x[4] for x in o], "timestamptz")})
             if w.events:
                 e = w.events
                 await pg.execute(_PG_EVENTS, {
-                    "sid": sid, "seq": [x[0] for x in e], "kind": [x[1] for x in e],
-                    "payload": [x[2] for x in e], "at": [x[3] for x in e]})
+                    "sid": sid, "seq": pg_array([x[0] for x in e], "bigint"),
+                    "kind": pg_array([x[1] for x in e], "text"),
+                    "payload": pg_array([x[2] for x in e], "bytea"),
+                    "at": pg_array([x[3] for x in e], "timestamptz")})
             if w.answers:
                 a = w.answers
                 await pg.execute(_PG_ANSWERS_IN, {
-                    "sid": sid, "key": [x[0] for x in a], "response": [x[1] for x in a],
-                    "at": [x[2] for x in a]})
+                    "sid": sid, "key": pg_array([x[0] for x in a], "text"),
+                    "fp": pg_array([x[1] for x in a], "text"),
+                    "aid": pg_array([x[2] for x in a], "int"),
+                    "response": pg_array([x[3] for x in a], "bytea"),
+                    "at": pg_array([x[4] for x in a], "timestamptz")})
             if w.log:
                 await pg.execute(_PG_LOG, {"sid": sid, **{
-                    name: [getattr(e, name) for e in w.log] for name in LogEntry._fields}})
+                    name: pg_array([getattr(e, name) for e in w.log], _LOG_KINDS[name])
+                    for name in LogEntry._fields}})
+            if w.leases_used:
+                await pg.execute(_PG_LEASES_USED, {
+                    "id": pg_array(list(w.leases_used), "text"),
+                    "used": pg_array(list(w.leases_used.values()), "int")})
             if w.events:
                 await pg.execute(_PG_COUNTERS, {"sid": sid, "seq": w.seq,
                                                 "checked_in": w.checked_in,
                                                 "in_room": w.in_room})
 
 
-def _arrays(rows: list[dict[str, Any]], names: tuple[str, ...]) -> dict[str, list[Any]]:
-    return {n: [r[n] for r in rows] for n in names}
+def _arrays(rows: list[dict[str, Any]], names: tuple[str, ...]) -> dict[str, str]:
+    return {n: pg_array([r[n] for r in rows], _KINDS[n]) for n in names}
+
+
+def pg_array(values: Iterable[Any], kind: str) -> str:
+    """``values`` as a PostgreSQL array literal of ``kind`` (``int``, ``bigint``, ``bool``,
+    ``text``, ``timestamptz``, ``bytea``), sent as one text parameter and cast in the
+    statement (``%(x)s::int[]``): one string built here instead of psycopg dumping every
+    element in Python. Every text element is quoted and escaped; None is NULL."""
+    parts: list[str] = []
+    add = parts.append
+    for v in values:
+        if v is None:
+            add("NULL")
+        elif kind == "int" or kind == "bigint":
+            add(str(int(v)))
+        elif kind == "text":
+            add('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"')
+        elif kind == "timestamptz":
+            add('"' + v.isoformat() + '"')
+        elif kind == "bytea":
+            add('"\\\\x' + bytes(v).hex() + '"')
+        elif kind == "bool":
+            add("t" if v else "f")
+        else:
+            raise RuntimeError(f"no array literal for {kind}")
+    return "{" + ",".join(parts) + "}"
 
 
 async def door_store(conn: AsyncConnection) -> DoorStore:
     """PgDoorStore on PostgreSQL, else SqlDoorStore."""
     if conn.dialect.name == "postgresql":
-        raw = await conn.get_raw_connection()
+        sync = conn.sync_connection
+        if sync is not None and not sync.invalidated and not sync.closed:
+            # Already checked out: read it directly, without a trip through a greenlet.
+            raw = sync.connection
+        else:
+            raw = await conn.get_raw_connection()
         return PgDoorStore(raw.driver_connection)  # type: ignore[arg-type]
     return SqlDoorStore(conn)

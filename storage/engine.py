@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+import psycopg
+import psycopg.errors
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
@@ -106,19 +109,76 @@ def make_engine(db: DatabaseURL, *, pool_size: int = 10) -> AsyncEngine:
         sa.event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
         sa.event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
         return engine
-    return create_async_engine(
+    engine = create_async_engine(
         db.async_url,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
         pool_recycle=1800,
     )
+    sa.event.listen(engine.sync_engine.pool, "checkin", _note_idle)
+    sa.event.listen(engine.sync_engine.pool, "checkout", _ping_if_idle)
+    return engine
+
+
+# A pooled connection idle this long is pinged before use (a round trip); one used more
+# recently is not: under load every connection is back in use within milliseconds, and the
+# ping would be a round trip per transaction. A connection that broke meanwhile fails its
+# transaction, and ``Database.run`` runs that again on a fresh one.
+IDLE_PING_S = 2.0
+
+
+def _note_idle(dbapi_conn: Any, record: Any) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_conn: Any, record: Any, proxy: Any) -> None:
+    since = record.info.get("idle_since")
+    if since is None or time.monotonic() - since < IDLE_PING_S:
+        return
+    try:
+        cursor = dbapi_conn.cursor()
+        try:
+            cursor.execute("SELECT 1")
+        finally:
+            cursor.close()
+    except Exception as exc:  # noqa: BLE001 - any failure: the pool opens a fresh one
+        raise sa.exc.DisconnectionError(f"a pooled connection is gone: {exc}") from exc
 
 
 T = TypeVar("T")
 
 # Deadlock and serialization failures (PostgreSQL) are safe to retry: nothing was committed.
 _RETRY_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+# A server going away: admin_shutdown (a restart), crash_shutdown, cannot_connect_now.
+_GONE_SQLSTATES = frozenset({"57P01", "57P02", "57P03"})
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """The database could not be reached, or the connection dropped under the transaction
+    (PostgreSQL restarting, a network cut): nothing of it was committed, and running it again
+    at once would only fail again. Looks through SQLAlchemy's wrapper and the exception's
+    causes; SQLite's errors (a locked file is not a lost server) never count."""
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, DBAPIError) and e.connection_invalidated:
+            return True
+        orig = e.orig if isinstance(e, DBAPIError) else e
+        if (isinstance(orig, psycopg.OperationalError)
+                and not isinstance(orig, psycopg.errors.PipelineAborted)):
+            state = orig.sqlstate
+            if state is None or state.startswith("08") or state in _GONE_SQLSTATES:
+                return True
+        e = e.__cause__ or e.__context__
+    return False
+
+
+# What the database drivers raise (SQLAlchemy's wrapper; psycopg's own, from the door's
+# PostgreSQL store): the app answers these itself (``hub.app``).
+DRIVER_ERRORS: tuple[type[Exception], ...] = (DBAPIError, psycopg.Error)
 
 
 def retryable(exc: DBAPIError) -> bool:
@@ -153,13 +213,14 @@ class Database:
 
     async def run(self, work: Callable[[AsyncConnection], Awaitable[T]],
                   attempts: int = 3) -> T:
-        """Run ``work`` in a transaction, again (from the start) after a lost race."""
+        """Run ``work`` in a transaction, again (from the start) after a lost race or on a
+        fresh connection after the one it had turned out broken."""
         for attempt in range(attempts):
             try:
                 async with self.tx() as conn:
                     return await work(conn)
             except DBAPIError as exc:
-                if attempt + 1 >= attempts or not retryable(exc):
+                if attempt + 1 >= attempts or not (retryable(exc) or exc.connection_invalidated):
                     raise
                 log.info("retrying after %s", type(exc.orig).__name__)
         raise RuntimeError("unreachable")

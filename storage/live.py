@@ -13,10 +13,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from storage.offline import leased_seats
 from storage.tables import T_APP, T_ATTENDEES, T_COUNTERS, T_EVENTS, T_RECORDS, T_SESSIONS
 
 _COUNTS = (T_COUNTERS.c.seq, T_COUNTERS.c.epoch, T_COUNTERS.c.registered,
-           T_COUNTERS.c.checked_in, T_COUNTERS.c.in_room, T_SESSIONS.c.capacity)
+           T_COUNTERS.c.checked_in, T_COUNTERS.c.in_room, T_SESSIONS.c.capacity,
+           leased_seats(T_SESSIONS.c.id).label("leased"))
 
 
 async def counter(conn: AsyncConnection, session_id: str) -> Any:

@@ -108,6 +108,15 @@ async def my_status(conn: AsyncConnection, session_id: str,
     return registered is not None, rec, words
 
 
+async def my_attendance(conn: AsyncConnection, attendee_id: int) -> dict[str, str | None]:
+    """session id -> the check-in's source, for every session the attendee attended."""
+    rows = await conn.execute(
+        sa.select(T_RECORDS.c.session_id, T_RECORDS.c.checkin_source)
+        .where(T_RECORDS.c.attendee_id == attendee_id,
+               T_RECORDS.c.checkin_time_actual.is_not(None)))
+    return {r.session_id: r.checkin_source for r in rows}
+
+
 async def staff_sessions(conn: AsyncConnection) -> list[Any]:
     """Every session, hidden included, with its counters, in schedule order."""
     return list((await conn.execute(

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from storage.offline import leased_seats
 from storage.tables import (
     T_APP,
     T_ATTENDEES,
@@ -61,6 +62,8 @@ def dialect_insert(conn: AsyncConnection, table: sa.Table) -> Any:
 
 _APP_TZ = sa.select(T_APP.c.timezone).where(T_APP.c.id == 1).scalar_subquery()
 _APP_RULE = sa.select(T_APP.c.credit_rule).where(T_APP.c.id == 1).scalar_subquery()
+_APP_SELF_REPORT = (sa.select(T_APP.c.self_report_credit).where(T_APP.c.id == 1)
+                    .scalar_subquery())
 
 # The columns of ``session_row``: the door's view of a session, its counters, and the event's
 # time zone and credit rule.
@@ -68,10 +71,11 @@ SESSION_COLUMNS = (
     T_SESSIONS.c.id, T_SESSIONS.c.checkin_code, T_SESSIONS.c.checkout_code,
     T_SESSIONS.c.delivery_format, T_SESSIONS.c.capacity, T_SESSIONS.c.registrants_only,
     T_SESSIONS.c.registration_levels, T_SESSIONS.c.date, T_SESSIONS.c.start_time,
-    T_SESSIONS.c.end_time, T_SESSIONS.c.credit_rule,
+    T_SESSIONS.c.end_time, T_SESSIONS.c.credit_rule, T_SESSIONS.c.ce_minutes,
     T_COUNTERS.c.seq, T_COUNTERS.c.registered, T_COUNTERS.c.checked_in,
     T_COUNTERS.c.in_room, T_COUNTERS.c.epoch,
     _APP_TZ.label("app_tz"), _APP_RULE.label("app_rule"),
+    _APP_SELF_REPORT.label("app_self_report_credit"),
 )
 
 
@@ -104,7 +108,7 @@ async def counts_row(conn: AsyncConnection, session_id: str) -> Any:
     """(registered, checked_in, in_room, capacity) of a session, or None."""
     return (await conn.execute(
         sa.select(T_COUNTERS.c.registered, T_COUNTERS.c.checked_in, T_COUNTERS.c.in_room,
-                  T_SESSIONS.c.capacity)
+                  T_SESSIONS.c.capacity, leased_seats(T_SESSIONS.c.id).label("leased"))
         .select_from(T_SESSIONS.join(T_COUNTERS, T_COUNTERS.c.session_id == T_SESSIONS.c.id))
         .where(T_SESSIONS.c.id == session_id)
     )).first()
@@ -226,8 +230,14 @@ async def extras_rows(conn: AsyncConnection, record_ids: Sequence[int] | Any, *,
     return out
 
 
-async def delete_records(conn: AsyncConnection, record_ids: Sequence[int]) -> None:
-    await conn.execute(sa.delete(T_RECORDS).where(T_RECORDS.c.id.in_(list(record_ids))))
+async def delete_records(conn: AsyncConnection, session_id: str,
+                         records: Sequence[tuple[int, int]]) -> None:
+    """Delete the records (record id, attendee id) of the session, and the door answers
+    remembered for those attendees there: a retry of a removed check-in is judged afresh."""
+    await conn.execute(sa.delete(T_RECORDS).where(T_RECORDS.c.id.in_([r for r, _ in records])))
+    await conn.execute(sa.delete(T_IDEMPOTENCY).where(
+        T_IDEMPOTENCY.c.session_id == session_id,
+        T_IDEMPOTENCY.c.attendee_id.in_(sorted({a for _, a in records}))))
 
 
 async def clear_records(conn: AsyncConnection, session_id: str) -> int:

@@ -38,6 +38,16 @@ class AppSettingsRow(SQLModel, table=True):
     secret_key: str | None = None
     # The event-wide CE credit rule (see hub.domain.credit); sessions may override it.
     credit_rule: dict | None = Field(default=None, sa_column=sa.Column(JSONType, nullable=True))  # type: ignore[type-arg]
+    # The attendee app's status line: one message per state (hub.domain.status); null: defaults.
+    status_messages: dict | None = Field(default=None, sa_column=sa.Column(JSONType, nullable=True))  # type: ignore[type-arg]
+    # Whether self-reported sessions earn CE credit (null: they do).
+    self_report_credit: bool | None = None
+    # The certificate (hub.domain.certificate): its title, issuer, sponsor id, signature, logo.
+    certificate_title: str | None = None
+    certificate_issuer: str | None = None
+    certificate_sponsor_id: str | None = None
+    certificate_signature: str | None = None
+    certificate_logo: bytes | None = Field(default=None, sa_column=sa.Column(sa.LargeBinary, nullable=True))
     # Live engagement: questions wait for a moderator's approval; when evaluations unlock
     # (minutes before the scheduled end; null: 10); whether they need a check-in.
     qa_approval: bool | None = None
@@ -71,6 +81,8 @@ class SessionRow(SQLModel, table=True):
     hidden: bool | None = None
     credit_url: str | None = None
     credit_rule: dict | None = Field(default=None, sa_column=sa.Column(JSONType, nullable=True))  # type: ignore[type-arg]
+    # Attendees may put the session on their own schedule (the status's ``register`` action).
+    self_registration: bool | None = None
     # Live engagement overrides of the event's settings (null: as the event says).
     qa_approval: bool | None = None
     evaluation_unlock_minutes: int | None = None
@@ -78,6 +90,10 @@ class SessionRow(SQLModel, table=True):
     # A moderator opened the evaluation early.
     evaluation_unlocked_at: datetime | None = Field(default=None, sa_column=_ts())
     created_at: datetime = Field(sa_column=_ts(False))
+    # An admin has set seat leases off for this session (offline doors get none).
+    leasing_off: bool = Field(
+        default=False,
+        sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.false()))
 
 
 class SessionCounterRow(SQLModel, table=True):
@@ -281,6 +297,40 @@ class CreditAdjustmentRow(SQLModel, table=True):
     at: datetime = Field(sa_column=_ts(False))
 
 
+class CreditClaimRow(SQLModel, table=True):
+    """The external credit site (or an integrator) said this attendee claimed the session's
+    credit: the status becomes ``credit_claimed`` for good."""
+
+    __tablename__ = "credit_claims"
+    session_id: str = Field(
+        sa_column=sa.Column(
+            sa.String(16), sa.ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    attendee_id: int = Field(
+        sa_column=sa.Column(
+            sa.Integer, sa.ForeignKey("attendees.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    claimed_at: datetime = Field(sa_column=_ts(False))
+    actor: str | None = None
+
+
+class CertificateRow(SQLModel, table=True):
+    """An attendee's certificate for the event: its verification code, issued once and kept
+    (a certificate downloaded again shows the same code); revoked ones verify as revoked."""
+
+    __tablename__ = "certificates"
+    attendee_id: int = Field(
+        sa_column=sa.Column(
+            sa.Integer, sa.ForeignKey("attendees.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    code: str = Field(sa_column=sa.Column(sa.String(12), nullable=False, unique=True))
+    issued_at: datetime = Field(sa_column=_ts(False))
+    revoked_at: datetime | None = Field(default=None, sa_column=_ts())
+
+
 class SessionEventRow(SQLModel, table=True):
     """The per-session event log the real-time hub publishes and replays (``?since=``)."""
 
@@ -297,13 +347,25 @@ class SessionEventRow(SQLModel, table=True):
 
 
 class IdempotencyRow(SQLModel, table=True):
-    """One answer per idempotency key: a retried request gets the first answer again."""
+    """One answer per idempotency key: a retried request gets the first answer again.
+
+    ``key`` is "{session}/{action}/{caller}/{client's key}" (the caller: an API key, a staff
+    member, a kiosk or an attendee), so a key never reaches another caller's answer;
+    ``fingerprint`` binds it to the request it answered (``hub.door.decide.fingerprint``);
+    ``attendee_id`` is whose record it answered, so that removing a record forgets it."""
 
     __tablename__ = "idempotency_keys"
+    __table_args__ = (sa.Index("ix_idempotency_keys_attendee", "session_id", "attendee_id"),)
     key: str = Field(primary_key=True, max_length=300)
     session_id: str = Field(
         sa_column=sa.Column(sa.String(16), sa.ForeignKey("sessions.id", ondelete="CASCADE"))
     )
+    attendee_id: int | None = Field(
+        default=None,
+        sa_column=sa.Column(sa.Integer, sa.ForeignKey("attendees.id", ondelete="CASCADE"),
+                            nullable=True),
+    )
+    fingerprint: str | None = Field(default=None, max_length=64)
     response: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
     created_at: datetime = Field(sa_column=_ts(False))
 
@@ -334,6 +396,59 @@ class DoorLogRow(SQLModel, table=True):
     presented: str | None = None
     source: str | None = None
     actor: str | None = None
+
+
+class SeatLeaseRow(SQLModel, table=True):
+    """Seats a door holds for a session while it may be offline: reserved against capacity
+    until used, returned, or ``expires_at`` passes (then they are free again by themselves:
+    every count of leased seats reads only the leases still running)."""
+
+    __tablename__ = "seat_leases"
+    __table_args__ = (sa.Index("ix_seat_leases_session", "session_id", "expires_at"),)
+    id: str = Field(primary_key=True, max_length=32)
+    session_id: str = Field(
+        sa_column=sa.Column(
+            sa.String(16), sa.ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False
+        )
+    )
+    seats: int
+    used: int = 0
+    created_at: datetime = Field(sa_column=_ts(False))
+    expires_at: datetime = Field(sa_column=_ts(False))
+    returned_at: datetime | None = Field(default=None, sa_column=_ts())
+    actor: str | None = None
+
+
+class DoorConflictRow(SQLModel, table=True):
+    """An uploaded door action the hub judged differently from the offline door that took it
+    (the same attendee at two doors, an attendee removed meanwhile, a lease that ran out):
+    kept for staff to review, with what the door decided and what the hub answered."""
+
+    __tablename__ = "door_conflicts"
+    __table_args__ = (sa.Index("ix_door_conflicts_session", "session_id", "id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: str = Field(
+        sa_column=sa.Column(
+            sa.String(16), sa.ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False
+        )
+    )
+    attendee_id: int | None = Field(
+        default=None,
+        sa_column=sa.Column(
+            sa.Integer, sa.ForeignKey("attendees.id", ondelete="SET NULL"), nullable=True
+        ),
+    )
+    kind: str  # "double_admission" | "removed" | "lease_expired" | "refused"
+    action: str  # "checkin" | "checkout"
+    door_decided: str  # what the offline door decided: "ok" or a reason
+    hub_result: str  # what the hub answered: a reason
+    presented: str | None = None  # e.g. "badge_id: B-123"
+    lease_id: str | None = None
+    scanned_at: datetime | None = Field(default=None, sa_column=_ts())
+    uploaded_at: datetime = Field(sa_column=_ts(False))
+    actor: str | None = None  # who uploaded it (the door's staff member, kiosk or key)
+    # The retry of an upload does not list the same action twice.
+    idempotency_key: str | None = Field(default=None, max_length=300, unique=True)
 
 
 class StaffUserRow(SQLModel, table=True):
@@ -519,6 +634,8 @@ T_HISTORY = CheckinHistoryRow.__table__  # type: ignore[attr-defined]
 T_OVERRIDES = OverrideRow.__table__  # type: ignore[attr-defined]
 T_CODEWORD_SUBMISSIONS = CodewordSubmissionRow.__table__  # type: ignore[attr-defined]
 T_CREDIT_ADJUSTMENTS = CreditAdjustmentRow.__table__  # type: ignore[attr-defined]
+T_CREDIT_CLAIMS = CreditClaimRow.__table__  # type: ignore[attr-defined]
+T_CERTIFICATES = CertificateRow.__table__  # type: ignore[attr-defined]
 T_EVENTS = SessionEventRow.__table__  # type: ignore[attr-defined]
 T_IDEMPOTENCY = IdempotencyRow.__table__  # type: ignore[attr-defined]
 T_DOOR_LOG = DoorLogRow.__table__  # type: ignore[attr-defined]
@@ -531,3 +648,5 @@ T_QUESTIONS = QuestionRow.__table__  # type: ignore[attr-defined]
 T_STAFF_LOGINS = StaffLoginRow.__table__  # type: ignore[attr-defined]
 T_QUESTION_VOTES = QuestionVoteRow.__table__  # type: ignore[attr-defined]
 T_EVALUATION_QUESTIONS = EvaluationQuestionRow.__table__  # type: ignore[attr-defined]
+T_LEASES = SeatLeaseRow.__table__  # type: ignore[attr-defined]
+T_CONFLICTS = DoorConflictRow.__table__  # type: ignore[attr-defined]

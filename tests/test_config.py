@@ -34,6 +34,10 @@ def test_postgres_url_gets_rollcalls_driver() -> None:
         {"ROLLCALL_SECRET_KEY": "short"},
         {"ROLLCALL_IDEMPOTENCY_DAYS": "a week"},
         {"ROLLCALL_IDEMPOTENCY_DAYS": "0"},
+        {"ROLLCALL_LATE_SCAN_HOURS": "-1"},
+        {"ROLLCALL_LATE_SCAN_HOURS": "a day"},
+        {"ROLLCALL_LATE_SCAN_HOURS": "٣"},
+        {"ROLLCALL_LATE_SCAN_HOURS": "9000"},
         {"ROLLCALL_WS_FLUSH_S": "soon"},
         {"ROLLCALL_WS_FLUSH_S": "-0.01"},
         {"ROLLCALL_WS_FLUSH_S": "2"},
@@ -47,6 +51,12 @@ def test_bad_values_are_refused(env: dict[str, str]) -> None:
     with pytest.raises(ConfigError) as err:
         load_settings(env)
     assert list(env)[0] in str(err.value)
+
+
+def test_the_late_scan_window_defaults_to_a_day_and_may_be_set() -> None:
+    assert load_settings({}).late_scan_hours == 24
+    assert load_settings({"ROLLCALL_LATE_SCAN_HOURS": " 0 "}).late_scan_hours == 0
+    assert load_settings({"ROLLCALL_LATE_SCAN_HOURS": "72"}).late_scan_hours == 72
 
 
 def test_live_dashboard_timings_default_and_may_be_set() -> None:

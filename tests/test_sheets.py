@@ -288,6 +288,10 @@ def test_the_size_is_counted_as_the_body_streams_whatever_content_length_says(
     lying = client.post("/upload", content=body,
                         headers={"content-type": "text/csv", "content-length": "100"})
     assert lying.status_code == 413
+    # A Content-Length that str.isdigit() takes for a number but int() does not.
+    odd = client.post("/upload", content=body,
+                      headers={"content-type": "text/csv", "content-length": "²".encode("latin-1")})
+    assert odd.status_code == 413
 
 
 def test_a_file_just_under_the_limit_is_read(client: TestClient) -> None:
@@ -517,6 +521,7 @@ def test_cell_int(value: Any, expected: int) -> None:
     ("nan", "not a whole number"), ("inf", "not a whole number"), ("1e3", "not a whole number"),
     ("1_000", "not a whole number"), ("9" * 40, "not a whole number"),
     (dt.date(2026, 1, 1), "not a whole number"),
+    ("٣", "not a whole number"), ("１２", "not a whole number"), ("²", "not a whole number"),
 ])
 def test_cell_int_refuses(value: Any, says: str) -> None:
     refused(cell_int, value, says)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from starlette.requests import Request
@@ -10,6 +11,7 @@ from starlette.responses import Response
 from hub.api.spec import operation
 from hub.domain.dates import fmt_date, is_timezone, parse_date
 from hub.domain.schemas import AppSettingsIn, AppSettingsOut, put_value
+from hub.domain.status import STATES, message_for, parse_messages
 from hub.envelope import ok
 from hub.errors import Invalid
 from hub.http import read_json
@@ -25,6 +27,10 @@ _TEXT = (
     "custom_attendee_field_3",
     "custom_attendee_field_4",
     "custom_attendee_field_5",
+    "certificate_title",
+    "certificate_issuer",
+    "certificate_sponsor_id",
+    "certificate_signature",
 )
 
 
@@ -42,7 +48,20 @@ def app_out(row: Any, url: str) -> AppSettingsOut:
         start_date=fmt_date(row.start_date),
         timezone=row.timezone,
         url=url,
+        status_messages={s: message_for(s, _messages(row.status_messages)) for s in STATES},
+        self_report_credit=row.self_report_credit is not False,
+        certificate_title=row.certificate_title,
+        certificate_issuer=row.certificate_issuer,
+        certificate_sponsor_id=row.certificate_sponsor_id,
+        certificate_signature=row.certificate_signature,
+        certificate_logo=row.certificate_logo is not None,
     )
+
+
+def _messages(value: Any) -> dict[str, Any] | None:
+    if isinstance(value, str):  # JSON read without a decoder
+        value = json.loads(value)
+    return value if isinstance(value, dict) else None
 
 
 @operation("GET", "/app", summary="Retrieve app settings", tag="App",
@@ -65,6 +84,12 @@ def app_changes(body: AppSettingsIn) -> dict[str, Any]:
         present, value = put_value(getattr(body, name))
         if present:
             changes[name] = None if value is None else parse_date(name, value)
+    present, value = put_value(body.status_messages)
+    if present:
+        changes["status_messages"] = parse_messages(value) or None
+    present, value = put_value(body.self_report_credit)
+    if present:
+        changes["self_report_credit"] = value
     tz = body.timezone
     if tz is not None:
         if tz == -1 or tz == "-1" or tz == "":

@@ -4,13 +4,16 @@ clear, and CE credit adjustments. Thin handlers; the work is in ``hub.door`` and
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from hub import metrics
 from hub.api.spec import operation
 from hub.auth.principal import Principal, may_watch
+from hub.auth.throttle import code_keys
 from hub.domain.credit import CreditRule
 from hub.domain.events import Counts
 from hub.domain.records import CheckinRecordOut
@@ -18,12 +21,15 @@ from hub.domain.schemas import CountData
 from hub.door.decide import DoorAnswer, DoorRequest
 from hub.door.loading import counts
 from hub.envelope import ok, ok_bytes
-from hub.errors import Forbidden
+from hub.errors import Forbidden, HubError
 from hub.http import read_any_json, read_json
 from hub.services import attendance
 from hub.state import Hub, caller, hub_of
 
-DOOR_ERRORS = (400, 401, 403, 404, 409, 413, 422, 503)
+DOOR_ERRORS = (400, 401, 403, 404, 409, 413, 422, 429, 503)
+# The refusals that mean an attendee typed a wrong code: counted against their limit.
+WRONG_CODES = frozenset({"code_invalid", "checkout_code_invalid"})
+WRONG_CODEWORDS = frozenset({"codeword_invalid"})
 
 
 async def watcher(request: Request) -> tuple[Hub, Principal, str]:
@@ -39,7 +45,10 @@ _DOOR_DESCRIPTION = (
     "Name the attendee by one of external_id, badge_id or email. A refusal is the error "
     "envelope with HTTP 409 (404 for an unknown attendee or session), a plain-words message "
     "and a machine reason (GET /api/v2/reasons). A retry with the same idempotency_key gets "
-    "the first successful answer again and changes nothing."
+    "the first successful answer again and changes nothing. An attendee signed in to the "
+    "web client who sends 10 wrong codes for a session in 15 minutes (600 from one address) "
+    "is answered 429 too_many_attempts with Retry-After, even with the right code, until "
+    "the window passes."
 )
 
 
@@ -58,11 +67,42 @@ async def checkout(request: Request) -> Response:
 
 
 async def _door(request: Request, action: str) -> Response:
-    door = hub_of(request).door
-    principal = await door.principal(request)
-    body = await read_json(request, DoorRequest)
-    data = await door.submit(principal, request.path_params["session_id"], action, body)
+    started = time.perf_counter()
+    hub = hub_of(request)
+    door = hub.door
+    try:
+        principal = await door.principal(request)
+        body = await read_json(request, DoorRequest)
+        session_id = request.path_params["session_id"]
+
+        async def submit() -> bytes:
+            return await door.submit(principal, session_id, action, body)
+
+        attendee_id = _guessing(principal)
+        if attendee_id is not None and (body.code or "").strip():
+            keys = code_keys(_address(request), session_id, attendee_id, action)
+            data = await hub.throttle.guess(keys, submit, WRONG_CODES, what="wrong codes")
+        else:
+            data = await submit()
+    except HubError as exc:
+        metrics.door_answered(action, exc.reason or f"http_{exc.http_status}", started)
+        raise
+    except Exception:
+        metrics.door_answered(action, "internal", started)
+        raise
+    metrics.door_answered(action, "ok", started)
     return ok_bytes(data)
+
+
+def _guessing(principal: Principal) -> int | None:
+    """The attendee whose typed codes are limited: an attendee signed in to the web client.
+    Staff, kiosks and API keys are trusted callers (they need no code, or may override)."""
+    return principal.attendee_id if principal.kind == "attendee" else None
+
+
+def _address(request: Request) -> str:
+    """The client's address, as ``hub.http.ClientAddress`` settled it."""
+    return request.client.host if request.client else "unknown"
 
 
 @operation("GET", "/sessions/{session_id}/counts", summary="A session's live counts",
@@ -120,13 +160,24 @@ async def preload_attendance(request: Request) -> Response:
 
 @operation("POST", "/sessions/{session_id}/attendance/codeword", summary="Submit a codeword",
            tag="Attendance", request=attendance.CodewordIn, response=attendance.RecordAnswer,
-           errors=(400, 401, 403, 404, 409, 422))
+           errors=(400, 401, 403, 404, 409, 422, 429),
+           description="An attendee signed in to the web client who sends 10 wrong codewords "
+           "for a session in 15 minutes (600 from one address) is answered 429 "
+           "too_many_attempts with Retry-After until the window passes.")
 async def post_codeword(request: Request) -> Response:
     hub = hub_of(request)
     principal = await hub.principal(request)
     body = await read_json(request, attendance.CodewordIn)
-    return ok(await attendance.submit_codeword(hub, principal, request.path_params["session_id"],
-                                               body))
+    session_id = request.path_params["session_id"]
+
+    async def submit() -> attendance.RecordAnswer:
+        return await attendance.submit_codeword(hub, principal, session_id, body)
+
+    attendee_id = _guessing(principal)
+    if attendee_id is None:
+        return ok(await submit())
+    keys = code_keys(_address(request), session_id, attendee_id, "codeword")
+    return ok(await hub.throttle.guess(keys, submit, WRONG_CODEWORDS, what="wrong codewords"))
 
 
 @operation("POST", "/sessions/{session_id}/attendance/credits",

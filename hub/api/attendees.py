@@ -9,7 +9,7 @@ from hub.api.spec import operation
 from hub.domain.schemas import CountData
 from hub.envelope import ok
 from hub.errors import Invalid
-from hub.http import read_json
+from hub.http import ascii_whole, read_json
 from hub.services import attendees
 from hub.state import caller
 
@@ -20,10 +20,9 @@ def _int_param(request: Request, name: str, default: int, lo: int, hi: int) -> i
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise Invalid(name, f"{raw!r} is not a whole number") from None
+    value = ascii_whole(raw.strip())
+    if value is None:
+        raise Invalid(name, f"{raw!r} is not a whole number (ASCII digits 0-9)")
     if not lo <= value <= hi:
         raise Invalid(name, f"must be between {lo} and {hi}")
     return value
@@ -32,9 +31,13 @@ def _int_param(request: Request, name: str, default: int, lo: int, hi: int) -> i
 @operation("POST", "/attendees", summary="Create or update attendees", tag="Attendees",
            request=attendees.AttendeesBody, response=CountData,
            errors=(400, 401, 403, 409, 413, 422),
+           links=(("get_attendees_external_id",
+                   {"external_id": "$request.body#/0/external_id"}),),
            description="Matches by external_id, else by email (any case); null or omitted "
            "fields are left as they are. `sessions` registers the attendee for those session "
-           "ids (adds, never removes). Answers with how many distinct attendees were written.")
+           "ids (adds, never removes). Answers with how many distinct attendees were written. "
+           "Requests sent at once that bring the same new person (email or external_id) "
+           "create one attendee.")
 async def post_attendees(request: Request) -> Response:
     hub, _ = await caller(request)
     body = await read_json(request, attendees.AttendeesBody)

@@ -8,7 +8,9 @@ from hub.api import (
     app_settings,
     attendance,
     attendees,
+    certificates,
     evaluations,
+    offline,
     polls,
     questions,
     reasons,
@@ -16,12 +18,13 @@ from hub.api import (
     sessions,
     sheets,
     staff,
+    status,
 )
 from hub.api.spec import OPERATIONS, openapi_json
 
 # Importing a module registers its handlers; these are the API's modules.
-MODULES = (app_settings, attendance, attendees, evaluations, polls, questions, reasons, sessions,
-           staff, reports, sheets)
+MODULES = (app_settings, attendance, attendees, certificates, evaluations, offline, polls,
+           questions, reasons, sessions, staff, reports, sheets, status)
 
 
 def api_routes() -> list[BaseRoute]:

@@ -82,6 +82,7 @@ def session_out(
         rank=row.rank,
         hidden=row.hidden,
         credit_url=row.credit_url,
+        self_registration=row.self_registration,
     )
 
 
@@ -102,9 +103,19 @@ async def list_all(request: Request) -> Response:
     return ok(SessionListData(count=len(data), data=data))
 
 
+# What a client may do next with a new session's id (the OpenAPI document's links).
+_NEW_SESSION = {"session_id": "$response.body#/data/id"}
+_SESSION_LINKS = tuple((f"{verb}_sessions_session_id{rest}", _NEW_SESSION) for verb, rest in (
+    ("get", ""), ("put", ""), ("delete", ""), ("get", "_data"), ("get", "_counts"),
+    ("get", "_attendance"), ("delete", "_attendance"), ("post", "_attendance_checkin"),
+    ("post", "_attendance_checkout"), ("post", "_attendance_remove"),
+    ("post", "_attendance_preload"), ("post", "_attendance_codeword"),
+    ("post", "_attendance_credits"), ("get", "_credit-rule"), ("put", "_credit-rule")))
+
+
 @operation("POST", "/sessions", summary="Create a session", tag="Sessions",
            request=SessionCreateIn, response=SessionCreated, status=201,
-           errors=(400, 401, 413, 415, 422), description=_SESSION_DOC)
+           errors=(400, 401, 413, 415, 422), description=_SESSION_DOC, links=_SESSION_LINKS)
 async def create(request: Request) -> Response:
     hub, _ = await caller(request)
     changes = session_changes(await read_json(request, SessionCreateIn), creating=True)

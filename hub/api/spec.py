@@ -40,6 +40,9 @@ class Operation:
     downloads: tuple[str, ...] = ()  # the answer is a file of these media types
     description: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    # OpenAPI links from the success answer: (operationId, {parameter: runtime expression}),
+    # e.g. ("get_sessions_session_id", {"session_id": "$response.body#/data/id"}).
+    links: tuple[tuple[str, dict[str, str]], ...] = ()
     endpoint: Callable[[Request], Awaitable[Response]] | None = None
 
 
@@ -127,6 +130,8 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                 "description": "OK",
                 "content": {"application/json": {"schema": schema_of[id(envelopes[i])]}},
             }
+        if op.links:
+            item["responses"][str(op.status)]["links"] = _links(op.links)
         for code in op.errors:
             item["responses"][str(code)] = {
                 "description": "Error envelope.",
@@ -145,6 +150,18 @@ def openapi_document(server_url: str) -> dict[str, Any]:
             },
         },
     }
+
+
+def _links(links: tuple[tuple[str, dict[str, str]], ...]) -> dict[str, Any]:
+    """OpenAPI links, named after their target: what a client may call next with this answer."""
+    known = {_op_id(op) for op in OPERATIONS}
+    out: dict[str, Any] = {}
+    for target, parameters in links:
+        if target not in known:
+            raise RuntimeError(f"link to unknown operation {target!r}")
+        name = "".join(p.capitalize() for p in target.replace("-", "_").split("_"))
+        out[name] = {"operationId": target, "parameters": dict(parameters)}
+    return out
 
 
 def _upload_body(media_types: tuple[str, ...]) -> dict[str, Any]:

@@ -71,7 +71,8 @@ def _out(row: Any) -> dict[str, Any]:
 
 
 @operation("POST", "/staff", summary="Create a staff user", tag="Staff", request=StaffIn,
-           response=StaffCreated, errors=(400, 401, 403, 409, 422))
+           response=StaffCreated, errors=(400, 401, 403, 409, 422),
+           links=(("put_staff_staff_id", {"staff_id": "$response.body#/data/id"}),))
 async def create(request: Request) -> Response:
     hub, _ = await caller(request, "admin")
     body = await read_json(request, StaffIn)

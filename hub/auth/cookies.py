@@ -35,10 +35,32 @@ COOKIE_MAX_AGE = SIGN_IN_MAX_AGE_S
 
 
 class Signer:
-    """Signs and reads the browser cookies. One per app, built from the secret key."""
+    """Signs and reads the browser cookies, and the attendee sign-in links a host app hands
+    out (a different salt: a cookie is never a link, nor a link a cookie). One per app, built
+    from the secret key."""
 
     def __init__(self, secret: str) -> None:
         self._s = URLSafeTimedSerializer(secret, salt="rollcall-cookie")
+        self._links = URLSafeTimedSerializer(secret, salt="rollcall-attendee-link")
+
+    def link_token(self, attendee_id: int, expires_at: int) -> str:
+        """A token that signs the attendee in until ``expires_at`` (Unix seconds)."""
+        return str(self._links.dumps({"aid": attendee_id, "exp": expires_at}))
+
+    def read_link(self, token: str, now: float) -> int:
+        """The attendee a link token names. Raises Unauthorized ``link_invalid`` (tampered,
+        malformed, or signed with another key) or ``link_expired``."""
+        try:
+            value = self._links.loads(token)
+        except BadSignature:
+            raise Unauthorized("This sign-in link is not valid.", reason="link_invalid") from None
+        if (not isinstance(value, dict) or not isinstance(value.get("aid"), int)
+                or not isinstance(value.get("exp"), int)):
+            raise Unauthorized("This sign-in link is not valid.", reason="link_invalid")
+        if value["exp"] <= now:
+            raise Unauthorized("This sign-in link has expired; ask for a new one.",
+                               reason="link_expired")
+        return int(value["aid"])
 
     def dumps(self, payload: dict[str, Any]) -> str:
         return str(self._s.dumps(payload))

@@ -33,6 +33,21 @@ class Principal:
         raw = self.actor[len("api_key:"):]
         return int(raw) if raw.isascii() and raw.isdigit() else None
 
+    @property
+    def scope(self) -> str:
+        """Whose idempotency keys these are: the API key, the staff member, the kiosk (a
+        staff member's kiosk, in its session) or the attendee. Two callers never share a
+        scope, so one's key never reaches the other's stored answer."""
+        if self.kind == "api_key":
+            return f"key:{self.api_key_id}"
+        if self.kind == "staff":
+            return f"staff:{self.staff_id}"
+        if self.kind == "kiosk":
+            return f"kiosk:{self.staff_id}"
+        if self.kind == "attendee":
+            return f"attendee:{self.attendee_id}"
+        return self.actor
+
     def can(self, permission: str) -> bool:
         """Holds ``permission`` (API keys and admins hold all)."""
         if self.kind == "api_key":

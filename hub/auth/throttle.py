@@ -6,7 +6,11 @@ sign-in (wrong event password, unknown identifier): 600 failures per address in 
 venue's Wi-Fi puts thousands of attendees behind one address, and their typos must not lock
 each other out; 600 still turns guessing emails into a crawl. Moderator passwords (sent as the
 first frame of a dashboard's WebSocket): 10 failures per address and session (or the event) in
-15 minutes, and 100 per address; past that the socket is closed with 4429.
+15 minutes, and 100 per address; past that the socket is closed with 4429. Codes an attendee
+types (a session's check-in and check-out codes, and its codewords): 10 wrong ones per attendee,
+session and kind of code in 15 minutes, and 600 per address whatever the attendee (a venue's
+Wi-Fi again); staff, kiosks and API keys are not limited here, they are trusted callers that
+need no code (or may override it).
 
 Guarantees:
 
@@ -30,15 +34,15 @@ import logging
 import math
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from hub.config import Settings
-from hub.errors import TooManyRequests
+from hub.errors import HubError, TooManyRequests
 
 log = logging.getLogger("rollcall.throttle")
 
@@ -57,6 +61,10 @@ class Limit:
 PER_ACCOUNT = Limit(10)
 PER_ADDRESS = Limit(100)
 ATTENDEE = Limit(600)
+CODE_PER_ATTENDEE = Limit(10)
+CODE_PER_ADDRESS = Limit(600)
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -82,6 +90,14 @@ def moderator_keys(address: str, scope: str) -> list[Key]:
     """``scope``: the session id, or "event" for the event dashboard's password."""
     return [Key(PER_ACCOUNT, ("moderator", address, scope)),
             Key(PER_ADDRESS, ("moderator", address))]
+
+
+def code_keys(address: str, session_id: str, attendee_id: int, secret: str) -> list[Key]:
+    """An attendee guessing one of a session's codes. ``secret``: "checkin" or "checkout"
+    (the session's codes) or "codeword"; each is limited on its own per attendee, all of them
+    together per address."""
+    return [Key(CODE_PER_ATTENDEE, ("code", secret, session_id, str(attendee_id))),
+            Key(CODE_PER_ADDRESS, ("codes", address))]
 
 
 class Windows(Protocol):
@@ -293,14 +309,31 @@ class Throttle:
             log.warning("sign-in limits: Redis is unreachable, an attempt stays counted: %s",
                         exc)
 
-    async def attempt(self, keys: list[Key]) -> Attempt:
+    async def attempt(self, keys: list[Key], *, what: str = "failed sign-in attempts") -> Attempt:
         """Count an attempt against every key before its secret is checked; 429 (with
-        Retry-After) when any of them is used up, and then nothing is counted."""
+        Retry-After; ``what`` names the failures in its message) when any of them is used up,
+        and then nothing is counted."""
         token = secrets.token_hex(8)
         wait, windows = await self._shared(lambda w: w.take(keys, token))
         if wait:
-            raise _too_many(wait)
+            raise _too_many(wait, what)
         return Attempt(self, keys, token, windows)
+
+    async def guess(self, keys: list[Key], check: Callable[[], Awaitable[T]],
+                    wrong: Collection[str], *, what: str) -> T:
+        """Run ``check`` (which checks a guessable secret) as a counted attempt: counted
+        before, so a right secret past the limit is refused with 429 all the same; a refusal
+        whose reason is in ``wrong`` stays counted, any other answer (success, another
+        refusal) is given back. An attempt that gets no answer at all stays counted."""
+        attempt = await self.attempt(keys, what=what)
+        try:
+            result = await check()
+        except HubError as exc:
+            if exc.reason not in wrong:
+                await attempt.succeeded()
+            raise
+        await attempt.succeeded()
+        return result
 
     # For secrets checked at once (moderator passwords, compared in constant time):
     # ``check`` before, ``failed`` after a wrong one.
@@ -309,7 +342,7 @@ class Throttle:
         """Refuse with 429 (and Retry-After) while any of ``keys`` is used up."""
         wait, _ = await self._shared(lambda w: w.take(keys, "", dry=True))
         if wait:
-            raise _too_many(wait)
+            raise _too_many(wait, "failed sign-in attempts")
 
     async def failed(self, keys: list[Key]) -> None:
         """Count one failure against every key."""
@@ -321,9 +354,9 @@ class Throttle:
         await self._shared(lambda w: w.clear(keys[0]))
 
 
-def _too_many(wait: float) -> TooManyRequests:
+def _too_many(wait: float, what: str) -> TooManyRequests:
     seconds = max(1, math.ceil(wait))
     minutes = math.ceil(seconds / 60)
     return TooManyRequests(
-        f"Too many failed sign-in attempts. Try again in {minutes} minute"
+        f"Too many {what}. Try again in {minutes} minute"
         f"{'s' if minutes > 1 else ''}.", retry_after=seconds)

@@ -18,7 +18,16 @@ Conditions (each optional; all set ones must hold, else the field earns 0):
 
 ``unit_minutes`` turns credit into minute units: every full unit attended earns 1 credit, and
 ``half_after_minutes`` more minutes earn a half credit (50 and 25: 75 minutes = 1.5), capped at
-the field's credits when the field names a positive number.
+the field's credits when the field names a positive number. Where the session has CE minutes
+(``sessions.ce_minutes``), only that many minutes count: time attended beyond them earns
+nothing more.
+
+``prorate`` earns credit in proportion to time attended: a field's credits times the minutes
+attended over the session's CE minutes (its scheduled length when it has none), the minutes
+capped at the CE minutes, rounded down to a hundredth. A 60-minute session worth 1.5 credits
+attended for 40 minutes earns 1.0; attended for 90 minutes, 1.5. With no CE minutes and no
+scheduled length there is nothing to measure against and the field earns 0. ``unit_minutes``
+wins when both are set.
 
 Pure functions: no I/O, no clock (the caller passes ``now``).
 """
@@ -43,6 +52,7 @@ class CreditRule(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True)
     checkin_within_minutes: int | None = None
     checkout_within_minutes: int | None = None
     min_codewords: int | None = None
+    prorate: bool | None = None
     evaluation_required: bool | None = None
 
 
@@ -164,13 +174,16 @@ def rule_met(rule: CreditRule, attendance: Attendance, schedule: Schedule, *,
 
 def credits_earned(rule: CreditRule, field_credits: float | None, attendance: Attendance,
                    schedule: Schedule, *, valid_codewords: int = 0,
-                   possible_codewords: int = 0) -> float:
-    """What one field of study earns for this attendance under ``rule``."""
+                   possible_codewords: int = 0, ce_minutes: int | None = None) -> float:
+    """What one field of study earns for this attendance under ``rule``; ``ce_minutes`` are
+    the session's CE minutes, if it has them."""
     if not rule_met(rule, attendance, schedule, valid_codewords=valid_codewords,
                     possible_codewords=possible_codewords):
         return 0.0
+    minutes = attendance.seconds // 60
+    if ce_minutes:
+        minutes = min(minutes, ce_minutes)
     if rule.unit_minutes:
-        minutes = attendance.seconds // 60
         units, rest = divmod(minutes, rule.unit_minutes)
         earned = float(units)
         if rule.half_after_minutes is not None and rest >= rule.half_after_minutes:
@@ -178,4 +191,12 @@ def credits_earned(rule: CreditRule, field_credits: float | None, attendance: At
         if field_credits is not None and field_credits > 0:
             earned = min(earned, field_credits)
         return earned
+    if rule.prorate:
+        basis = ce_minutes or (schedule.length_seconds or 0) // 60
+        if not basis or not field_credits or field_credits <= 0:
+            return 0.0
+        share = min(minutes, basis) / basis
+        # Rounded down to a hundredth, so a partial attendance never reads as the full award;
+        # the small epsilon keeps 1.5 * 40/60 (0.9999...) from becoming 0.99.
+        return math.floor(field_credits * share * 100 + 1e-9) / 100
     return field_credits or 0.0

@@ -17,8 +17,10 @@ import msgspec
 EVENT_KINDS = ("checkin", "checkout", "removed", "cleared", "preload")
 
 
-class Counts(msgspec.Struct):
-    """A session's live numbers, absolute values (never "+1")."""
+class Counts(msgspec.Struct, omit_defaults=True):
+    """A session's live numbers, absolute values (never "+1"). ``leased``: seats held by
+    offline doors' running leases (shown only when there are some); ``remaining`` leaves them
+    out."""
 
     registered: int
     checked_in: int  # ever checked in
@@ -26,16 +28,19 @@ class Counts(msgspec.Struct):
     checked_out: int  # attended and not in the room now
     capacity: int | None
     remaining: int | None
+    leased: int = 0
 
     @classmethod
-    def of(cls, *, registered: int, checked_in: int, in_room: int, capacity: int | None) -> Counts:
+    def of(cls, *, registered: int, checked_in: int, in_room: int, capacity: int | None,
+           leased: int = 0) -> Counts:
         return cls(
             registered=registered,
             checked_in=checked_in,
             in_room=in_room,
             checked_out=max(checked_in - in_room, 0),
             capacity=capacity,
-            remaining=None if capacity is None else max(capacity - in_room, 0),
+            remaining=None if capacity is None else max(capacity - in_room - leased, 0),
+            leased=leased,
         )
 
 

@@ -30,6 +30,8 @@ import msgspec
 from hub.domain import credit, rules
 from hub.domain.dates import as_utc, iso
 
+SELF_REPORT = "self-report"  # the source of a self-reported record
+
 # --- wire shapes ---------------------------------------------------------------------------
 
 
@@ -174,6 +176,8 @@ class SessionContext:
     tz: ZoneInfo | None
     rule: credit.CreditRule
     fields: list[FieldView]
+    ce_minutes: int | None = None
+    self_report_credit: bool = True  # the event's setting: self-reported sessions earn credit
 
 
 @dataclass
@@ -253,7 +257,8 @@ def serialize(state: RecordState, user: AttendeeUser, extras: Extras, ctx: Sessi
         now=now,
         evaluation_complete=state.evaluation_complete,
     )
-    fields = [_field_out(f, extras, ctx.rule, attendance, schedule, tz) for f in ctx.fields]
+    earns = ctx.self_report_credit or state.checkin_source != SELF_REPORT
+    fields = [_field_out(f, extras, ctx, attendance, schedule, earns) for f in ctx.fields]
     return CheckinRecordOut(
         user=user,
         checkin_time=iso(state.checkin_time, tz),
@@ -278,15 +283,17 @@ def serialize(state: RecordState, user: AttendeeUser, extras: Extras, ctx: Sessi
     )
 
 
-def _field_out(f: FieldView, extras: Extras, rule: credit.CreditRule,
+def _field_out(f: FieldView, extras: Extras, ctx: SessionContext,
                attendance: credit.Attendance, schedule: credit.Schedule,
-               tz: ZoneInfo | None) -> FieldOfStudyCheckin:
+               earns: bool) -> FieldOfStudyCheckin:
+    tz = ctx.tz
     valid = [w for cid, w in f.codewords if cid in extras.submitted]
     missed = [w for cid, w in f.codewords if cid not in extras.submitted]
     earned = credit.credits_earned(
-        rule, credit.parse_credits(f.credits), attendance, schedule,
+        ctx.rule, credit.parse_credits(f.credits), attendance, schedule,
         valid_codewords=len(valid), possible_codewords=len(f.codewords),
-    )
+        ce_minutes=ctx.ce_minutes,
+    ) if earns else 0.0
     adj = extras.adjustments.get(f.id)
     adjustment = None
     awarded = earned

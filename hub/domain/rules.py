@@ -29,6 +29,9 @@ IN_PERSON_SOURCES = frozenset({"kiosk", "scan"})
 
 # How far in the future a scan's own timestamp may be (clock skew of a phone).
 FUTURE_SKEW = dt.timedelta(minutes=5)
+# How long before the start of the session's day a scan's own timestamp may be
+# (``ROLLCALL_LATE_SCAN_HOURS``).
+LATE_SCAN_HOURS = 24
 
 
 @dataclass(frozen=True)
@@ -194,19 +197,46 @@ def has_room(capacity: int | None, in_room: int) -> bool:
     return capacity is None or in_room < capacity
 
 
+def seat_free(capacity: int | None, in_room: int, leased: int, holds_lease: bool) -> bool:
+    """Capacity with seat leases: the people in the room and the seats that running leases
+    still hold count against it. An admission on a lease that still has a seat takes that
+    seat (it was counted already), so it needs no other room; that seat is left out."""
+    return has_room(capacity, in_room + leased - (1 if holds_lease else 0))
+
+
 # --- time ----------------------------------------------------------------------------------
 
 
+def earliest_scan(day: dt.date | None, tz: dt.tzinfo | None, now: dt.datetime,
+                  hours: int = LATE_SCAN_HOURS) -> dt.datetime:
+    """The earliest time a scan's own timestamp may name: the start of the session's day in
+    the event's zone (a session without a date: today there), less ``hours``."""
+    zone = tz or dt.UTC
+    start = dt.datetime.combine(day or now.astimezone(zone).date(), dt.time(0), tzinfo=zone)
+    try:
+        return (start - dt.timedelta(hours=hours)).astimezone(dt.UTC)
+    except OverflowError:  # a session dated in year 1: as if it had no date
+        return now - dt.timedelta(hours=hours)
+
+
 def action_time(
-    door: Door, given: dt.datetime | None, now: dt.datetime, record: RecordView, action: str
+    door: Door, given: dt.datetime | None, now: dt.datetime, record: RecordView, action: str,
+    *, earliest: dt.datetime | None = None,
 ) -> dt.datetime:
     """When the action happened: the scan's own timestamp (late uploads) if this door may
-    send one, else now. Raises Invalid for a time in the future or one that would make an
-    interval run backwards."""
+    send one, else now. Raises Invalid for a time more than ``FUTURE_SKEW`` in the future,
+    one before ``earliest`` (``earliest_scan``), or one that would make an interval run
+    backwards."""
     if given is None or not door.may_backdate:
         return now
     if given > now + FUTURE_SKEW:
-        raise Invalid("timestamp", "is in the future")
+        raise Invalid("timestamp", f"is in the future (more than "
+                                   f"{int(FUTURE_SKEW.total_seconds() // 60)} minutes ahead of "
+                                   "the hub's clock)")
+    if earliest is not None and given < earliest:
+        raise Invalid("timestamp", f"is too early: a scan's time may be from "
+                                   f"{earliest.isoformat()} (the start of the session's day, "
+                                   "less ROLLCALL_LATE_SCAN_HOURS) up to now")
     at = min(given, now)
     if action == "checkout" and record.in_since is not None and at < record.in_since:
         raise Invalid("timestamp", "is before the attendee's check-in")

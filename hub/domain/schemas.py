@@ -25,6 +25,14 @@ class AppSettingsIn(msgspec.Struct, forbid_unknown_fields=False):
     custom_attendee_field_3: str | None = None
     custom_attendee_field_4: str | None = None
     custom_attendee_field_5: str | None = None
+    # The attendee status line's message per state (hub.domain.status); null leaves them, {}
+    # or "" resets every state to its default.
+    status_messages: dict[str, str | None] | Blank | None = None
+    self_report_credit: bool | Blank | None = None  # do self-reported sessions earn credit
+    certificate_title: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    certificate_issuer: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    certificate_sponsor_id: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+    certificate_signature: Annotated[str, msgspec.Meta(max_length=200)] | None = None
 
 
 class AppSettingsOut(msgspec.Struct):
@@ -40,6 +48,13 @@ class AppSettingsOut(msgspec.Struct):
     start_date: str | None
     timezone: str | None
     url: str | None
+    status_messages: dict[str, str] = msgspec.field(default_factory=dict)  # per state, in use
+    self_report_credit: bool = True
+    certificate_title: str | None = None
+    certificate_issuer: str | None = None
+    certificate_sponsor_id: str | None = None
+    certificate_signature: str | None = None
+    certificate_logo: bool = False  # a logo is set (PUT /app/certificate-logo)
 
 
 class CountData(msgspec.Struct):
@@ -180,6 +195,7 @@ class SessionIn(msgspec.Struct, forbid_unknown_fields=False, kw_only=True):
     rank: Int32 | Blank | None = None
     hidden: bool | Blank | None = None
     credit_url: HttpsUrl | Blank | None = None
+    self_registration: bool | Blank | None = None
     # A session's times are in the event's zone (PUT /app); a zone sent here is checked (a tz
     # database name, or -1) and has no other effect.
     timezone: Annotated[str, msgspec.Meta(max_length=100)] | int | None = None
@@ -230,6 +246,7 @@ class SessionOut(msgspec.Struct):
     rank: int | None
     hidden: bool | None
     credit_url: str | None
+    self_registration: bool | None = None
 
 
 class SessionListData(msgspec.Struct):

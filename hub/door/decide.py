@@ -7,7 +7,8 @@ from __future__ import annotations
 import asyncio
 import copy
 import datetime as dt
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -25,7 +26,7 @@ from hub.domain.records import (
     to_builtins,
 )
 from hub.door.loading import LoadedSession
-from hub.door.store import Person, Plan
+from hub.door.store import Lease, Person, Plan
 from hub.envelope import encode
 from hub.errors import CheckinRefused, Forbidden, Invalid
 
@@ -50,6 +51,9 @@ class DoorRequest(msgspec.Struct):
     note: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
     idempotency_key: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
     timestamp: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    # A seat lease of the session (``POST .../leases``) that this admission uses: an offline
+    # door's admission takes the seat its lease holds.
+    lease_id: Annotated[str, msgspec.Meta(max_length=64)] | None = None
 
 
 class DoorAnswer(msgspec.Struct):
@@ -65,10 +69,16 @@ def door_for(principal: Principal, requested_source: str | None, session_id: str
     - API key: any source it names (default ``api``); codes asked only for web/self-report.
     - staff: needs the scan permission; always ``scan``; no codes; override with permission.
     - kiosk: locked to one session; always ``kiosk``; no codes; no override.
-    - attendee: ``web`` (or ``self-report`` when asked); codes asked; no override.
+    - attendee: ``web``; codes asked; no override.
+
+    A self-report is not a door action (it never puts anyone in the room): it is
+    ``POST /sessions/{id}/attendance/self-report``, and the door refuses that source.
     """
     if requested_source is not None and requested_source not in rules.SOURCES:
         raise Invalid("source", f"{requested_source!r} is not one of {', '.join(rules.SOURCES)}")
+    if requested_source == "self-report":
+        raise Invalid("source", "a self-report is POST /api/v2/sessions/{id}/attendance/"
+                      "self-report (a completed record, never a presence in the room)")
     kind = principal.kind
     if kind == "api_key":
         source = requested_source or "api"
@@ -83,8 +93,7 @@ def door_for(principal: Principal, requested_source: str | None, session_id: str
             raise Forbidden("This kiosk is set up for another session.")
         return _door("kiosk", principal, may_override=False, may_backdate=False)
     if kind == "attendee":
-        source = "self-report" if requested_source == "self-report" else "web"
-        return _door(source, principal, may_override=False, may_backdate=False,
+        return _door("web", principal, may_override=False, may_backdate=False,
                      attendee_id=principal.attendee_id)
     raise Forbidden("Only staff, kiosks, attendees and API keys use the door.")
 
@@ -114,7 +123,31 @@ def parse_timestamp(value: str | None, tz: Any) -> dt.datetime | None:
         raise Invalid("timestamp", f"{value!r} is not an ISO-8601 date and time") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=tz or dt.UTC)
-    return parsed.astimezone(dt.UTC)
+    try:
+        return parsed.astimezone(dt.UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+05:00, 9999-12-31T23:59:59-05:00
+        raise Invalid("timestamp", f"{value!r} is out of range") from None
+
+
+def stored_key(session_id: str, action: str, principal: Principal,
+               body: DoorRequest) -> str | None:
+    """The key a door answer is remembered under: the client's ``idempotency_key`` scoped to
+    the session, the action and the caller (``Principal.scope``), or None without one."""
+    if body.idempotency_key is None:
+        return None
+    return f"{session_id}/{action}/{principal.scope}/{body.idempotency_key}"
+
+
+def fingerprint(action: str, door_: rules.Door, ident: tuple[str, str] | None,
+                body: DoorRequest) -> str:
+    """What a remembered answer was an answer to: the action, who was named (or the attendee
+    acting for themself), and every field of the body that changes what happens (code,
+    delivery format, source, override and its reason, note, timestamp). A retry sends the
+    same; a reused key with another request does not."""
+    who: Any = list(ident) if ident is not None else door_.attendee_id
+    fields = [action, who, body.code, body.delivery_format, body.source, body.override,
+              body.override_reason, body.note, body.timestamp]
+    return hashlib.sha256(msgspec.json.encode(fields)).hexdigest()
 
 
 @dataclass
@@ -126,8 +159,9 @@ class Item:
     action: str
     body: DoorRequest
     ident: tuple[str, str] | None
-    key: str | None  # the stored idempotency key: "{session}/{action}/{idempotency_key}"
+    key: str | None  # the stored idempotency key (``stored_key``)
     future: asyncio.Future[bytes]
+    fingerprint: str = ""  # the request's ``fingerprint`` (with a key)
 
 
 @dataclass
@@ -138,6 +172,9 @@ class Tally:
     registered: int
     checked_in: int
     in_room: int
+    earliest: dt.datetime | None = None  # the earliest a scan's timestamp may be
+    leased: int = 0  # seats the session's running leases still hold
+    leases: dict[str, Lease] = field(default_factory=dict)  # running, and the ones named
 
 
 def decide(item: Item, s: LoadedSession, person: Person, current: RecordState | None,
@@ -157,13 +194,16 @@ def decide(item: Item, s: LoadedSession, person: Person, current: RecordState | 
                                   registered=person.registered)
     view = state.view()
     given = parse_timestamp(body.timestamp, s.ctx.tz)
-    at = rules.action_time(door_, given, at_now, view, action)
+    at = rules.action_time(door_, given, at_now, view, action, earliest=tally.earliest)
     overridden: list[str] = []
+    lease = tally.leases.get(body.lease_id) if body.lease_id is not None else None
+    holding = (action == "checkin" and lease is not None and lease.running
+               and lease.used < lease.seats)
     if action == "checkin":
         admission = rules.admit(s.view, attendee, view, door_, code=body.code,
                                 delivery_format=body.delivery_format, override=body.override)
         overridden += admission.overridden
-        if not rules.has_room(s.view.capacity, tally.in_room):
+        if not rules.seat_free(s.view.capacity, tally.in_room, tally.leased, holding):
             if not (body.override and door_.may_override):
                 raise CheckinRefused("capacity_full")
             overridden.append("capacity_full")
@@ -203,14 +243,20 @@ def decide(item: Item, s: LoadedSession, person: Person, current: RecordState | 
     seq = tally.seq + 1
     in_room = tally.in_room + delta
     checked_in = tally.checked_in + (1 if first else 0)
+    leased = tally.leased - (1 if holding else 0)
     out = serialize(state, person.user, extras, s.ctx, at_now)
     counts = Counts.of(registered=tally.registered, checked_in=checked_in, in_room=in_room,
-                       capacity=s.view.capacity)
+                       capacity=s.view.capacity, leased=leased)
     data = encode(DoorAnswer(record=out, counts=counts, seq=seq))
     event = SessionEvent(session_id=s.ctx.session_id, seq=seq, epoch=s.epoch, kind=action,
                          at=iso(at_now, s.ctx.tz) or "", counts=counts,
                          record=to_builtins(out))
     tally.seq, tally.in_room, tally.checked_in = seq, in_room, checked_in
+    if holding:
+        assert lease is not None
+        lease.used += 1
+        tally.leased = leased
+        plan.leases_used[lease.id] = lease.used
     plan.touch(person.id, current is not None, state, extras, seq)
     plan.history.append((person.id, action, at, door_.source, door_.actor))
     plan.overrides += [(person.id, rule, door_.actor, reason, at_now) for rule in overridden]

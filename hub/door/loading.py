@@ -86,6 +86,8 @@ def session_of(row: Mapping[str, Any], fields: list[FieldView]) -> LoadedSession
         tz=zone(row["app_tz"]),
         rule=credit.effective_rule(app_rule, rule),
         fields=fields,
+        ce_minutes=row["ce_minutes"],
+        self_report_credit=row["app_self_report_credit"] is not False,
     )
     return LoadedSession(view=view, ctx=ctx, epoch=row["epoch"], registered=row["registered"],
                          checked_in=row["checked_in"], in_room=row["in_room"], seq=row["seq"])
@@ -206,4 +208,4 @@ async def counts(db: Database, session_id: str) -> Counts:
     if row is None:
         raise NotFound(f"No session with id {session_id!r}.")
     return Counts.of(registered=row.registered, checked_in=row.checked_in, in_room=row.in_room,
-                     capacity=row.capacity)
+                     capacity=row.capacity, leased=row.leased)

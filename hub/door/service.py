@@ -42,16 +42,26 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import HTTPConnection
 
+from hub import metrics
 from hub.auth.accounts import hash_api_key
 from hub.auth.cookies import Signer, authenticate
 from hub.auth.principal import Principal
+from hub.domain import rules
 from hub.domain.dates import now
 from hub.domain.events import Encoded, EventSink
 from hub.door import store
-from hub.door.decide import DoorRequest, Item, Tally, decide, door_for
+from hub.door.decide import DoorRequest, Item, Tally, decide, door_for, fingerprint, stored_key
 from hub.door.loading import identifier_of, load_extras
 from hub.door.publish import publish_after_commit
-from hub.errors import CheckinRefused, Conflict, HubError, ServiceUnavailable, Unauthorized
+from hub.errors import (
+    CheckinRefused,
+    Conflict,
+    HubError,
+    IdempotencyKeyReused,
+    ServiceUnavailable,
+    Unauthorized,
+)
+from hub.outage import Outage, connection_lost
 from storage.engine import Database
 
 log = logging.getLogger("rollcall.door")
@@ -89,10 +99,14 @@ class DoorService:
     Built and closed by the app's lifespan: ``close`` stops taking requests and settles the
     ones already queued (for at most ``DRAIN_S``) before the database goes away."""
 
-    def __init__(self, db: Database, signer: Signer, sink: EventSink) -> None:
+    def __init__(self, db: Database, signer: Signer, sink: EventSink, *,
+                 late_scan_hours: int = rules.LATE_SCAN_HOURS,
+                 outage: Outage | None = None) -> None:
         self.db = db
         self.signer = signer
         self.sink = sink
+        self.outage = outage or Outage()
+        self.late_scan_hours = late_scan_hours
         self.waiting = 0
         self.max_waiting = MAX_WAITING
         self.max_batch = MAX_BATCH
@@ -139,14 +153,15 @@ class DoorService:
             raise RuntimeError(f"unknown door action {action!r}")
         door_ = door_for(principal, body.source, session_id)
         ident = None if door_.attendee_id is not None else identifier_of(body)
-        key = f"{session_id}/{action}/{body.idempotency_key}" if body.idempotency_key else None
+        key = stored_key(session_id, action, principal, body)
         if self.closing:
             raise ServiceUnavailable("The hub is stopping; try again in a moment.")
         if self.waiting >= self.max_waiting:
             raise Overloaded()
         future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         item = Item(principal=principal, door=door_, action=action, body=body, ident=ident,
-                    key=key, future=future)
+                    key=key, future=future,
+                    fingerprint=fingerprint(action, door_, ident, body) if key else "")
         queue = self._queues.setdefault(session_id, deque())
         queue.append(item)
         self.waiting += 1
@@ -218,6 +233,11 @@ class DoorService:
                 _resolve(item, exc)
             return
         except Exception as exc:
+            if connection_lost(exc):  # one by one would only fail again, each after a wait
+                lost = self.outage.unavailable(exc, requests=len(batch))
+                for item in batch:
+                    _resolve(item, lost)
+                return
             if len(batch) == 1:
                 log.exception("door request failed")
                 _resolve(batch[0], exc)
@@ -230,6 +250,7 @@ class DoorService:
             return
         self.batches += 1
         self.largest = max(self.largest, len(batch))
+        metrics.BATCH.observe(len(batch))
         await publish_after_commit(self.sink, settled.events)
         for item, outcome in zip(batch, settled.outcomes, strict=True):
             _resolve(item, outcome)
@@ -239,7 +260,9 @@ class DoorService:
     async def _batch_tx(self, conn: AsyncConnection, session_id: str, batch: list[Item],
                         top_up: Callable[[], None]) -> Settled:
         st = await store.open_store(conn)
+        asked = time.perf_counter()
         locked = await store.lock(st, session_id)  # the counter row, first (raises NotFound)
+        metrics.LOCK_WAIT.observe(time.perf_counter() - asked)
         top_up()
         outcomes: list[Outcome | None] = [None] * len(batch)
         key_ids = sorted({i.principal.api_key_id for i in batch
@@ -261,6 +284,13 @@ class DoorService:
             if kid is not None and kid not in loaded.enabled_keys:
                 self._forget_key(kid)
                 outcomes[n] = Unauthorized("This API key has been disabled.")
+        # A retry gets its remembered answer back whoever it named (even an attendee deleted
+        # since); a reused key with another request is refused. Neither is a door action.
+        replays: set[int] = set()
+        for n, item in enumerate(batch):
+            if outcomes[n] is None and (replay := _replay(item, answers)) is not None:
+                outcomes[n] = replay
+                replays.add(n)
 
         found: dict[int, store.Person] = {}
         for n, item in enumerate(batch):
@@ -284,17 +314,26 @@ class DoorService:
                   if again else {})
 
         tally = Tally(seq=s.seq, registered=s.registered, checked_in=s.checked_in,
-                      in_room=s.in_room)
+                      in_room=s.in_room,
+                      earliest=rules.earliest_scan(s.ctx.date, s.ctx.tz, now(),
+                                                   self.late_scan_hours))
+        lease_ids = sorted({i.body.lease_id for i in batch if i.body.lease_id is not None})
+        if s.view.capacity is not None or lease_ids:  # leases matter only then
+            tally.leases = await store.leases(st, session_id, lease_ids, now())
+            tally.leased = sum(max(x.seats - x.used, 0) for x in tally.leases.values()
+                               if x.running)
         plan = store.Plan(session_id=session_id)
         events: list[Encoded] = []
         acted: dict[int, dt.datetime] = {}  # item -> when it was decided (replays: never)
         for n, item in enumerate(batch):
+            if n in replays:
+                continue
             if outcomes[n] is not None:
                 acted[n] = now()
                 continue
             person = found[n]
-            if item.key is not None and item.key in answers:
-                outcomes[n] = answers[item.key]
+            if (replay := _replay(item, answers)) is not None:  # the same key earlier in the batch
+                outcomes[n] = replay
                 continue
             at = acted[n] = now()
             try:
@@ -312,8 +351,8 @@ class DoorService:
             outcomes[n] = data
             events.append(Encoded(event, payload))
             if item.key is not None:
-                answers[item.key] = data
-                plan.answers.append((item.key, data, at))
+                answers[item.key] = store.StoredAnswer(item.fingerprint, data)
+                plan.answers.append((item.key, item.fingerprint, person.id, data, at))
         plan.log = [entry for n, at in sorted(acted.items())
                     if (entry := _log_entry(batch[n], found.get(n), outcomes[n], at))]
         if events:
@@ -339,6 +378,19 @@ def _log_entry(item: Item, person: store.Person | None, outcome: Outcome | None,
         attendee_id=person.id if person is not None else None,
         action=item.action, result=result, at=at, presented_as=presented_as,
         presented=presented, source=item.door.source, actor=item.door.actor)
+
+
+def _replay(item: Item, answers: dict[str, store.StoredAnswer]) -> Outcome | None:
+    """The remembered answer to ``item`` (its key, from its caller, for the same request), a
+    refusal when the key answered another request, or None when the key is new."""
+    stored = answers.get(item.key) if item.key is not None else None
+    if stored is None:
+        return None
+    if stored.fingerprint is not None and stored.fingerprint != item.fingerprint:
+        return IdempotencyKeyReused(
+            "This idempotency_key was already used for a different request (another "
+            "attendee, action or body); send a new key for a new request.")
+    return stored.response
 
 
 def _resolve(item: Item, outcome: Outcome) -> None:

@@ -13,10 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hub.domain.records import AttendeeUser, Extras, RecordState, fields_of, user_of
 from hub.door.loading import LoadedSession, session_of
 from hub.errors import NotFound
-from storage.door import BatchWrite, DoorStore, LogEntry, Wanted, door_store
+from storage.door import BatchWrite, DoorStore, LogEntry, StoredAnswer, Wanted, door_store
 
-__all__ = ["BatchWrite", "DoorStore", "Loaded", "LogEntry", "People", "Person", "Plan",
-           "Wanted", "lock", "open_store", "read"]
+__all__ = ["BatchWrite", "DoorStore", "Lease", "Loaded", "LogEntry", "People", "Person",
+           "Plan", "StoredAnswer", "Wanted", "leases", "lock", "open_store", "read"]
 
 
 @dataclass
@@ -50,6 +50,24 @@ class People:
 
 
 @dataclass
+class Lease:
+    """A seat lease as a batch sees it (``running``: not returned, not expired)."""
+
+    id: str
+    seats: int
+    used: int
+    running: bool
+
+
+async def leases(store: DoorStore, session_id: str, ids: list[str],
+                 at: dt.datetime) -> dict[str, Lease]:
+    """The session's running leases and the ones the batch names."""
+    return {r["id"]: Lease(id=r["id"], seats=r["seats"], used=r["used"],
+                           running=bool(r["running"]))
+            for r in await store.leases(session_id, ids, at)}
+
+
+@dataclass
 class Loaded:
     """What a batch reads, with the session's counter row locked."""
 
@@ -57,7 +75,7 @@ class Loaded:
     enabled_keys: set[int]
     people: People
     states: dict[int, RecordState]  # attendee id -> their record in the session
-    answers: dict[str, bytes]  # idempotency key -> the answer given
+    answers: dict[str, StoredAnswer]  # idempotency key -> the answer given
 
 
 @dataclass
@@ -75,8 +93,10 @@ class Plan:
         default_factory=list)  # attendee id, rule, actor, reason, at
     events: list[tuple[int, str, bytes, dt.datetime]] = field(
         default_factory=list)  # seq, kind, payload, at
-    answers: list[tuple[str, bytes, dt.datetime]] = field(default_factory=list)
+    answers: list[tuple[str, str, int, bytes, dt.datetime]] = field(
+        default_factory=list)  # key, fingerprint, attendee id, answer, at
     log: list[LogEntry] = field(default_factory=list)  # every action decided, in order
+    leases_used: dict[str, int] = field(default_factory=dict)  # lease id -> seats used
     seq: int = 0
     checked_in: int = 0
     in_room: int = 0
@@ -91,7 +111,8 @@ class Plan:
     def batch_write(self) -> BatchWrite:
         w = BatchWrite(session_id=self.session_id, history=self.history,
                        overrides=self.overrides, events=self.events, answers=self.answers,
-                       log=self.log, seq=self.seq, checked_in=self.checked_in, in_room=self.in_room)
+                       log=self.log, seq=self.seq, checked_in=self.checked_in, in_room=self.in_room,
+                       leases_used=self.leases_used)
         for aid, state in self.states.items():
             values = {"attendee_id": aid, **state.columns(), "updated_seq": self.last_seq[aid]}
             if self.existed[aid]:

@@ -28,6 +28,7 @@ from hub.auth.cookies import ATTENDEE_COOKIE, KIOSK_COOKIE, STAFF_COOKIE
 from hub.auth.principal import Principal, may_moderate, may_watch
 from hub.auth.throttle import moderator_keys
 from hub.errors import Forbidden, TooManyRequests, Unauthorized
+from hub.http import ascii_whole
 from hub.realtime import protocol as p
 from hub.realtime import store, transport
 from hub.realtime.connection import Connection
@@ -53,9 +54,10 @@ def _query(ws: WebSocket) -> tuple[int | None, str | None]:
     raw_since = ws.query_params.get("since")
     since: int | None = None
     if raw_since is not None:
-        if not raw_since.isdigit() or len(raw_since) > 18:
-            raise Refused(p.Close.BAD_REQUEST, "since: must be a whole number of 0 or more")
-        since = int(raw_since)
+        since = ascii_whole(raw_since)
+        if since is None:
+            raise Refused(p.Close.BAD_REQUEST, "since: must be a whole number of 0 or more "
+                          "(ASCII digits)")
     epoch = ws.query_params.get("epoch") or None
     if epoch is not None and len(epoch) > 32:
         raise Refused(p.Close.BAD_REQUEST, "epoch: too long")
@@ -130,25 +132,30 @@ async def _authorise(hub: Hub, ws: WebSocket, kind: str, session_id: str | None)
             raise Refused(p.Close.UNAUTHENTICATED, "Unknown attendee: sign in again.")
         return Grant(attendee=identity)
 
-    if principal is None:
-        password = await _password(hub, ws)
-        allowed = (access.moderator_password, access.app_moderator_password)
-        if kind == "event":
-            allowed = (access.app_moderator_password, None)
-        throttle = hub.throttle
-        keys = moderator_keys(ws.client.host if ws.client else "unknown", session_id or "event")
-        try:
-            await throttle.check(keys)
-        except TooManyRequests as exc:
-            raise Refused(p.Close.TOO_MANY_ATTEMPTS, exc.message) from exc
-        if not _matches(password, *allowed):
-            await throttle.failed(keys)
-            raise Refused(p.Close.UNAUTHENTICATED, "Wrong moderator password.")
-        return Grant(may_prompt=True)
-
-    if principal.kind != "attendee" and may_watch(principal, session_id):
+    if (principal is not None and principal.kind != "attendee"
+            and may_watch(principal, session_id)):
         return Grant(may_prompt=may_moderate(principal, session_id))
-    raise Refused(p.Close.FORBIDDEN, "You may not watch this.")
+    # Anyone else opens a dashboard with a moderator password, whatever cookie the browser
+    # also holds (an attendee who moderates, a kiosk's browser): the password decides.
+    try:
+        password = await _password(hub, ws)
+    except Refused:
+        if principal is None:
+            raise
+        raise Refused(p.Close.FORBIDDEN, "You may not watch this.") from None
+    allowed = (access.moderator_password, access.app_moderator_password)
+    if kind == "event":
+        allowed = (access.app_moderator_password, None)
+    throttle = hub.throttle
+    keys = moderator_keys(ws.client.host if ws.client else "unknown", session_id or "event")
+    try:
+        await throttle.check(keys)
+    except TooManyRequests as exc:
+        raise Refused(p.Close.TOO_MANY_ATTEMPTS, exc.message) from exc
+    if not _matches(password, *allowed):
+        await throttle.failed(keys)
+        raise Refused(p.Close.UNAUTHENTICATED, "Wrong moderator password.")
+    return Grant(may_prompt=True)
 
 
 async def _serve(ws: WebSocket, kind: str) -> None:

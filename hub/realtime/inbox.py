@@ -29,6 +29,7 @@ class Stats:
     holes: int = 0  # gaps filled from the log after the gap grace
     frames_sent: int = 0  # frames written to dashboards (deltas, batches and counts)
     batches: int = 0  # how many of them were batches
+    deliveries: int = 0  # events delivered to dashboards (one event to one dashboard: one)
 
 
 class Host(Protocol):
@@ -37,6 +38,7 @@ class Host(Protocol):
     cfg: RealtimeConfig
     db: Database
     stats: Stats
+    public_url: str
 
     def start_catch_up(self, ch: Any, c: Connection, since: int,
                        epoch: str | None = None) -> None: ...

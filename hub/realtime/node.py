@@ -45,6 +45,7 @@ class Node:
 
     def __init__(self, db: Database, settings: Settings) -> None:
         self.db = db
+        self.public_url = settings.public_url
         self.cfg = realtime_config(settings)
         self.sessions: dict[str, SessionChannel] = {}
         self.event: EventChannel | None = None
@@ -128,6 +129,12 @@ class Node:
         await self.broker.publish(session_channel(session_id), p.bus_prompt(
             p.BusPrompt(session_id=session_id, message=message, field=field)))
 
+    async def status_changed(self, session_id: str, attendee_id: int) -> None:
+        """After a commit that may change an attendee's status in a session (not a door
+        action: those carry their record): their listeners on every worker re-read it."""
+        await self.broker.publish(session_channel(session_id), p.bus_status(
+            p.BusStatus(session_id=session_id, attendee_id=attendee_id)))
+
     # --- broker callbacks -------------------------------------------------------------------
 
     def on_message(self, channel: str, data: bytes) -> None:
@@ -146,6 +153,8 @@ class Node:
                 ch.offer(p.read_bus_prompt(data))
             elif data[:1] == p.REFRESH_MARK:
                 ch.offer(p.BusRefresh(session_id=sid))
+            elif data[:1] == p.STATUS_MARK:
+                ch.offer(p.read_bus_status(data))
             elif data[:1] == p.ENGAGE_MARK:
                 ch.engage(p.read_bus_engage(data).what)
         except Exception:  # noqa: BLE001 - a bad message must not stop the listener

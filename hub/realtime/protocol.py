@@ -166,6 +166,18 @@ class MeFrame(_Frame, tag="me"):
     checkout_time: str | None = None
 
 
+class SessionStatusFrame(_Frame, tag="session_status"):
+    """The attendee's status in the session as ``GET /sessions/{id}/status`` answers it: sent
+    when it changes (a check-in, a check-out, a self-report, a registration, a claimed
+    credit)."""
+
+    session_id: str
+    state: str
+    message: str
+    action: str | None = None
+    action_url: str | None = None
+
+
 class SeatsFrame(_Frame, tag="seats"):
     session_id: str
     seq: int
@@ -348,6 +360,14 @@ class BusPrompt(msgspec.Struct, tag="prompt", tag_field="t"):
     field: str | None = None
 
 
+class BusStatus(msgspec.Struct, tag="status", tag_field="t"):
+    """On a session channel: one attendee's status in the session may have changed (no seq of
+    its own); their listeners re-read it."""
+
+    session_id: str
+    attendee_id: int
+
+
 class BusRefresh(msgspec.Struct, tag="refresh", tag_field="t"):
     """On a session channel or the event-wide channel: the session was created, edited or
     deleted; re-read its settings (capacity, name) from the database."""
@@ -366,14 +386,16 @@ class BusEngage(msgspec.Struct, tag="engage", tag_field="t"):
 _bus_encoder = msgspec.json.Encoder()
 _bus_event_wide = msgspec.json.Decoder(BusCounts | BusRefresh)
 _bus_prompt = msgspec.json.Decoder(BusPrompt)
+_bus_status = msgspec.json.Decoder(BusStatus)
 _bus_engage = msgspec.json.Decoder(BusEngage)
 
 # A session channel carries stored events (the exact bytes of session_events.payload) after
-# the byte b"E", prompts after b"P", refreshes after b"R" and engagement changes after b"G".
-# The event-wide channel carries BusCounts and BusRefresh.
+# the byte b"E", prompts after b"P", refreshes after b"R", attendee status changes after b"S"
+# and engagement changes after b"G". The event-wide channel carries BusCounts and BusRefresh.
 EVENT_MARK = b"E"
 PROMPT_MARK = b"P"
 REFRESH_MARK = b"R"
+STATUS_MARK = b"S"
 ENGAGE_MARK = b"G"
 
 
@@ -399,6 +421,14 @@ def bus_refresh(session_id: str) -> bytes:
 
 def read_bus_prompt(data: bytes) -> BusPrompt:
     return _bus_prompt.decode(data[1:])
+
+
+def bus_status(msg: BusStatus) -> bytes:
+    return STATUS_MARK + _bus_encoder.encode(msg)
+
+
+def read_bus_status(data: bytes) -> BusStatus:
+    return _bus_status.decode(data[1:])
 
 
 def bus_engage(msg: BusEngage) -> bytes:

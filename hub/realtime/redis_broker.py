@@ -31,6 +31,8 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+from hub import metrics
+
 # (The callbacks' types, as ``hub.realtime.broker`` names them.)
 MessageHandler = Callable[[str, bytes], None]
 ResyncHandler = Callable[[], None]
@@ -85,7 +87,7 @@ class RedisBroker:
         self._live = False
         self._ever_live = False
         self._closing = False
-        self._outbox: deque[tuple[str, bytes]] = deque(maxlen=OUTBOX_MAX)
+        self._outbox: deque[tuple[str, bytes, float]] = deque(maxlen=OUTBOX_MAX)
         self._outbox_ready = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._pub_client = self._client(socket_timeout=3.0)
@@ -133,7 +135,7 @@ class RedisBroker:
         # workers (whose dashboards may wait on this seq) hear it as early as possible.
         if len(self._outbox) == self._outbox.maxlen:
             self.dropped += 1  # the deque drops the oldest to make room
-        self._outbox.append((self._prefix + channel, self.origin + data))
+        self._outbox.append((self._prefix + channel, self.origin + data, time.monotonic()))
         self._outbox_ready.set()
         if channel in self._wanted:
             self._on_message(channel, data)  # our own subscribers, at once
@@ -319,7 +321,7 @@ class RedisBroker:
             batch = [self._outbox[i] for i in range(min(PIPELINE_MAX, len(self._outbox)))]
             try:
                 async with self._pub_client.pipeline(transaction=False) as pipe:
-                    for channel, data in batch:
+                    for channel, data, _ in batch:
                         pipe.publish(channel, data)
                     await pipe.execute()
             except asyncio.CancelledError:
@@ -333,6 +335,7 @@ class RedisBroker:
                 await asyncio.sleep(min(self._backoff_max_s, 0.1 * 2 ** min(attempt, 8)))
                 continue
             attempt = 0
+            metrics.PUBLISH_LAG.observe(time.monotonic() - batch[0][2])
             # Pop what was sent; the deque may have dropped some of them meanwhile.
             for item in batch:
                 if self._outbox and self._outbox[0] is item:

@@ -26,8 +26,10 @@ from collections import deque
 from collections.abc import Iterable
 from typing import Any
 
+from hub.domain.dates import now
 from hub.domain.engagement import for_attendees, visible_questions
 from hub.domain.events import Counts, SessionEvent
+from hub.door.status import load_status, register_url
 from hub.realtime import protocol as p
 from hub.realtime import store
 from hub.realtime.connection import Connection
@@ -48,7 +50,7 @@ def record_key(record: dict[str, Any] | None) -> tuple[Any, ...]:
             user.get("first_name"), user.get("last_name"))
 
 
-class SessionChannel(Inbox[SessionEvent | p.BusPrompt | p.BusRefresh]):
+class SessionChannel(Inbox[SessionEvent | p.BusPrompt | p.BusRefresh | p.BusStatus]):
     def __init__(self, host: Host, session_id: str) -> None:
         super().__init__(host)
         self.session_id = session_id
@@ -116,6 +118,8 @@ class SessionChannel(Inbox[SessionEvent | p.BusPrompt | p.BusRefresh]):
                         await self._prompt(item)
                     elif isinstance(item, p.BusRefresh):
                         await self._refresh()
+                    elif isinstance(item, p.BusStatus):
+                        await self._push_status(item.attendee_id)
                     else:
                         await self._offer(item)
                 if self.gap_due:
@@ -324,6 +328,7 @@ class SessionChannel(Inbox[SessionEvent | p.BusPrompt | p.BusRefresh]):
         rest: dict[int, tuple[tuple[str, ...], bytes]] = {}
         batch = self.cfg.fanout_batch
         sent = 0
+        partial = partial_events = 0  # dashboards that got only the tail of ``out``
         for i, c in enumerate(list(self.dashboards)):
             if c.live:
                 held = c.last_seq
@@ -344,11 +349,14 @@ class SessionChannel(Inbox[SessionEvent | p.BusPrompt | p.BusRefresh]):
                     c.last_seq = last
                     c.send_all(*part)
                     sent += 1
+                    partial += 1
+                    partial_events += last - held
                 elif counts is not None:
                     c.send(*counts)
             if i % batch == batch - 1:
                 await asyncio.sleep(0)
         self.host.stats.frames_sent += sent * (2 if counts else 1)
+        self.host.stats.deliveries += (sent - partial) * len(out) + partial_events
         if len(out) > 1:
             self.host.stats.batches += 1
         if counts is not None and self.attendees:
@@ -444,12 +452,36 @@ class SessionChannel(Inbox[SessionEvent | p.BusPrompt | p.BusRefresh]):
 
     async def _attendees_after(self, event: SessionEvent) -> None:
         if event.kind in ("checkin", "checkout"):
+            owners = set()
             for c in self.attendees:
                 if c.identity is not None and c.identity.owns(event.record):
                     st = store.status_of_record(event.record)
                     self.send_me(c, st)
+                    owners.add(c.identity.id)
+            for attendee_id in owners:
+                await self._push_status(attendee_id)
         elif event.kind in ("removed", "cleared"):
             await self._refresh_attendees()
+            for attendee_id in {c.identity.id for c in self.attendees if c.identity}:
+                await self._push_status(attendee_id)
+
+    async def _push_status(self, attendee_id: int) -> None:
+        """Send the attendee's listeners their status in the session (``session_status``),
+        read now: a change that came without a record (a claim, a registration) or with one."""
+        mine = [c for c in self.attendees
+                if c.identity is not None and c.identity.id == attendee_id]
+        if not mine:
+            return
+        async with self.host.db.read() as conn:
+            st = await load_status(conn, self.session_id, attendee_id,
+                                   register_url=register_url(self.host.public_url,
+                                                             self.session_id),
+                                   now=now())
+        frame = p.encode(p.SessionStatusFrame(session_id=self.session_id, state=st.state,
+                                              message=st.message, action=st.action,
+                                              action_url=st.action_url))
+        for c in mine:
+            c.send(frame)
 
     async def _refresh_attendees(self) -> None:
         for c in list(self.attendees):

@@ -36,7 +36,7 @@ class SessionState:
 
 def _counts(row: Any) -> Counts:
     return Counts.of(registered=row.registered, checked_in=row.checked_in,
-                     in_room=row.in_room, capacity=row.capacity)
+                     in_room=row.in_room, capacity=row.capacity, leased=row.leased)
 
 
 async def session_state(conn: AsyncConnection, session_id: str, *,

@@ -105,7 +105,8 @@ async def remove(hub: Hub, session_id: str, body: RemoveIn) -> RemoveOut:
         found = await load_records(conn, s.ctx, at, where=where,
                                    for_update=not body.preview)
         if found and not body.preview:
-            await rows.delete_records(conn, [state.id for state, _ in found])
+            await rows.delete_records(conn, session_id,
+                                      [(state.id, state.attendee_id) for state, _ in found])
             g = await bump(
                 conn, session_id,
                 checked_in=-sum(1 for st, _ in found if st.checkin_time_actual is not None),

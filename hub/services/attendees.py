@@ -5,7 +5,9 @@ Matching, for each item of an upsert: an item with an ``external_id`` updates th
 that external id, or else adopts an attendee with the same email who has no external id yet,
 or else is new; an item without one updates the first attendee with that email (any case), or
 else is new. Fields that are null or omitted are left as they are. Items in one request that
-name the same person are merged in order. ``sessions`` adds registrations and never removes any
+name the same person are merged in order. Two requests at once that bring the same new person
+(email or external_id) create one attendee: the second waits for the first's lock on that
+identity, then finds its row. ``sessions`` adds registrations and never removes any
 (as preloading never removes anyone).
 """
 
@@ -115,6 +117,7 @@ async def upsert(conn: AsyncConnection, items: Sequence[AttendeeIn]) -> list[int
     """Create or update the attendees; return their ids in item order."""
     exts = sorted({e for it in items if (e := _clean(it.external_id))})
     emails = sorted({e.lower() for it in items if (e := _clean(it.email))})
+    await people.lock_identities(conn, exts, emails)  # concurrent upserts: one at a time
     existing: dict[int, dict[str, Any]] = {}
     by_ext: dict[str, tuple[str, int]] = {}
     by_email: dict[str, tuple[str, int]] = {}

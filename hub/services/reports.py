@@ -68,7 +68,7 @@ class Who:
         kind, _, rest = actor.partition(":")
         if kind == "staff":
             return rest
-        if kind == "api_key" and rest.isdigit():
+        if kind == "api_key" and rest.isascii() and rest.isdigit():
             return f"API key: {self.keys.get(int(rest), 'deleted')}"
         if kind == "attendee":
             return "the attendee"

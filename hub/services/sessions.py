@@ -50,6 +50,7 @@ _PLAIN = (
     "ce_minutes",
     "rank",
     "hidden",
+    "self_registration",
 )
 _MAX_CREDITS = decimal.Decimal(1000)
 _KEEP = object()  # "not given": leave the presenter's external_id as it is

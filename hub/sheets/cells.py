@@ -14,8 +14,8 @@ from hub.sheets.model import Cell, CellError, Sheet
 
 # Plain digits only (as spreadsheets write numbers): no exponents, separators or NaN, and
 # short enough that no cell can make a huge number.
-_WHOLE = re.compile(r"([+-]?\d{1,18})(?:\.0*)?")
-_DECIMAL = re.compile(r"[+-]?(?:\d{1,30}(?:\.\d{0,30})?|\.\d{1,30})")
+_WHOLE = re.compile(r"([+-]?[0-9]{1,18})(?:\.0*)?")
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]{1,30}(?:\.[0-9]{0,30})?|\.[0-9]{1,30})")
 
 
 def unknown_columns(sheet: Sheet, known: Iterable[str]) -> list[str]:

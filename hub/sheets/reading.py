@@ -19,6 +19,7 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 
 from hub.errors import BadRequest, HubError, PayloadTooLarge, UnsupportedMediaType
+from hub.http import ascii_whole
 from hub.sheets.model import (
     CSV_TYPE,
     FORMULA_START,
@@ -119,16 +120,16 @@ async def _counted(request: Request, stream_limit: int, limit: int,
 
 
 async def _read_limited(request: Request, stream_limit: int, limit: int) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > stream_limit:
+    declared = ascii_whole(request.headers.get("content-length", ""), max_digits=30)
+    if declared is not None and declared > stream_limit:
         raise _too_large(limit)
     return b"".join([chunk async for chunk in _counted(request, stream_limit, limit)])
 
 
 async def _read_form(request: Request, max_bytes: int) -> tuple[bytes, str, str | None]:
     stream_limit = max_bytes + _MULTIPART_SLACK
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > stream_limit:
+    declared = ascii_whole(request.headers.get("content-length", ""), max_digits=30)
+    if declared is not None and declared > stream_limit:
         raise _too_large(max_bytes)
     parser = MultiPartParser(request.headers, _counted(request, stream_limit, max_bytes),
                              max_files=1, max_fields=20, max_part_size=max_bytes)

@@ -16,13 +16,16 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from hub.auth.principal import Principal, may_watch
-from hub.domain.dates import fmt_date, fmt_time, iso, zone
+from hub.domain import credit
+from hub.domain.dates import fmt_date, fmt_time, iso, now, zone
 from hub.domain.events import Counts
+from hub.domain.records import SELF_REPORT
 from hub.envelope import ok
 from hub.errors import REFUSALS, Forbidden, HubError, NotFound
 from hub.state import hub_of
 from storage import pages
 from storage.app import app_row
+from storage.attendees import app_timezone
 
 
 def _https(url: str | None) -> str | None:
@@ -49,6 +52,7 @@ def public_session(row: Any, presenters: dict[str, Any], fields: dict[str, Any])
         "fields_of_study": [{"name": f["name"], "credits": f["credits"]} for f in fos],
         "has_codewords": any(f["codewords"] for f in fos),
         "credit_url": _https(row.credit_url),
+        "self_registration": bool(row.self_registration),
         "capacity": row.capacity,
         "registrants_only": bool(row.registrants_only),
         "hidden": bool(row.hidden),
@@ -87,12 +91,32 @@ async def event(request: Request) -> Response:
 
 
 async def schedule(request: Request) -> Response:
-    """Every visible session in schedule order (hidden ones are reachable by URL only)."""
+    """Every visible session in schedule order (hidden ones are reachable by URL only); for a
+    signed-in attendee, ``attended`` on each (null, "attended" or "self-reported")."""
     hub = hub_of(request)
+    try:
+        principal: Principal | None = await hub.principal(request)
+    except HubError:  # anonymous is fine here
+        principal = None
+    mine: dict[str, str | None] = {}
     async with hub.read() as conn:
         rows = await pages.visible_sessions(conn)
         presenters, fields = await pages.presenters_and_fields(conn, [r.id for r in rows])
-    return ok([public_session(r, presenters, fields) for r in rows])
+        tz = zone(await app_timezone(conn))
+        if principal is not None and principal.kind == "attendee" and principal.attendee_id:
+            mine = await pages.my_attendance(conn, principal.attendee_id)
+    at = now()
+    out = []
+    for r in rows:
+        item = public_session(r, presenters, fields)
+        # "Add a session I attended" lists the sessions that have started (a session without
+        # a date is taken to be today's; one without a start time, started).
+        start = credit.schedule_of(r.date, r.start_time, r.end_time, tz, fallback_day=at).start
+        item["started"] = start is None or start <= at
+        item["attended"] = (None if r.id not in mine else
+                            "self-reported" if mine[r.id] == SELF_REPORT else "attended")
+        out.append(item)
+    return ok(out)
 
 
 async def _my_status(conn: AsyncConnection, sid: str, aid: int, tz: Any) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
@@ -54,6 +54,7 @@ PAGES: dict[str, str] = {
     "/kiosk/{sid}": "kiosk.html",
     "/staff/scan": "scan.html",
     "/staff/dashboard": "event.html",
+    "/staff/review": "review.html",
     "/admin": "admin.html",
 }
 
@@ -86,10 +87,41 @@ class _Static(StaticFiles):
         await super().__call__(scope, receive, send_with_headers)  # type: ignore[arg-type]
 
 
+async def service_worker(request: Request) -> Response:
+    """The door pages' service worker, at the root so that its scope covers /staff/scan and
+    /kiosk/{id} (it caches only those pages and what they load)."""
+    response = FileResponse(WEB / "sw.js", media_type="text/javascript; charset=utf-8")
+    response.headers.update(SECURITY_HEADERS)
+    response.headers["cache-control"] = "no-cache"
+    return response
+
+
+def _manifest(name: str, start_url: str) -> Response:
+    return JSONResponse({
+        "name": name, "short_name": name, "start_url": start_url, "scope": start_url,
+        "display": "standalone", "background_color": "#ffffff", "theme_color": "#1f4e79",
+        "icons": [{"src": "/static/favicon.svg", "sizes": "any", "type": "image/svg+xml"}],
+    }, media_type="application/manifest+json", headers={**SECURITY_HEADERS,
+                                                        "cache-control": "no-cache"})
+
+
+async def scan_manifest(request: Request) -> Response:
+    return _manifest("Rollcall scanner", "/staff/scan")
+
+
+async def kiosk_manifest(request: Request) -> Response:
+    sid = request.path_params["sid"]
+    return _manifest("Rollcall kiosk", f"/kiosk/{sid}")
+
+
 def page_routes() -> list[BaseRoute]:
     """The pages and their static files."""
     routes: list[BaseRoute] = [
         Route(path, _page(name), methods=["GET", "HEAD"]) for path, name in PAGES.items()
     ]
+    routes += [Route("/sw.js", service_worker, methods=["GET", "HEAD"]),
+               Route("/staff/scan.webmanifest", scan_manifest, methods=["GET", "HEAD"]),
+               Route("/kiosk/{sid}/manifest.webmanifest", kiosk_manifest,
+                     methods=["GET", "HEAD"])]
     routes.append(Mount("/static", app=_Static(directory=WEB, check_dir=False), name="static"))
     return routes

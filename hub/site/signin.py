@@ -12,12 +12,14 @@ every worker.
 from __future__ import annotations
 
 import hmac
+import html
+import time
 from typing import Any
 
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from hub.auth.accounts import open_login, principal_of
@@ -38,6 +40,7 @@ from hub.auth.throttle import Key, attendee_keys, staff_keys
 from hub.envelope import ok
 from hub.errors import CheckinRefused, Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from hub.http import read_json
+from hub.site.pages import SECURITY_HEADERS
 from hub.state import Hub, hub_of
 from storage import accounts, attendees
 from storage.app import app_row
@@ -250,7 +253,39 @@ async def attendee_login(request: Request) -> Response:
     return response
 
 
+async def link_login(request: Request) -> Response:
+    """A host app's sign-in link (``POST /api/v2/attendees/{external_id}/link``): the
+    attendee is signed in and sent on to ``next`` (a path on this hub), else the schedule. A
+    tampered or expired link signs nobody in and says so (401)."""
+    hub = hub_of(request)
+    try:
+        aid = hub.signer.read_link(request.path_params["token"], time.time())
+    except Unauthorized as exc:
+        page = HTMLResponse(
+            '<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" '
+            'content="width=device-width, initial-scale=1"><title>Sign-in link</title>'
+            '<link rel="stylesheet" href="/static/css/app.css"></head><body><main id="app">'
+            f'<p class="notice bad" id="link-problem">{html.escape(exc.message)}</p>'
+            '</main></body></html>', status_code=401)
+        page.headers.update(SECURITY_HEADERS)
+        return page
+    async with hub.read() as conn:
+        found = await attendees.names_of(conn, aid)
+    if found is None:
+        raise Unauthorized("This sign-in link is not valid.", reason="link_invalid")
+    target = request.query_params.get("next", "/")
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        target = "/"
+    response = RedirectResponse(target, status_code=303)
+    response.headers["cache-control"] = "no-store"
+    response.headers["referrer-policy"] = "no-referrer"
+    _set(request, response, ATTENDEE_COOKIE, {"aid": aid})
+    _clear(response, STAFF_COOKIE, KIOSK_COOKIE)
+    return response
+
+
 routes = [
+    Route("/link/{token}", link_login, methods=["GET"]),
     Route("/auth/me", me, methods=["GET"]),
     Route("/auth/staff", staff_login, methods=["POST"]),
     Route("/auth/logout", logout, methods=["POST"]),

@@ -3,6 +3,7 @@ tests/domain/test_rules.py, answered as the clients see them."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
@@ -151,8 +152,9 @@ def test_attendee_checks_in_as_themself_with_the_code(api: TestClient,
     assert rec["user"]["external_id"] == "A0001"
     assert rec["attendee_note"] == "by the window" and rec["admin_note"] is None
     assert rec["overrides"] == []
-    rec = admitted(door(api, sid, "checkout", source="self-report"))["record"]
-    assert rec["checkout_source"] == "self-report"
+    refused(door(api, sid, "checkout", source="self-report"), "invalid", 422)
+    rec = admitted(door(api, sid, "checkout"))["record"]
+    assert rec["checkout_source"] == "web"
 
 
 def test_kiosk_of_another_session_is_403(api: TestClient, settings: Settings) -> None:
@@ -198,7 +200,7 @@ def test_override_is_recorded_with_who_which_rule_and_why(api: TestClient,
 
 
 def test_late_uploaded_scan_keeps_its_time(api: TestClient, settings: Settings) -> None:
-    sid = make_session(settings.database)
+    sid = make_session(settings.database, date=dt.date(2020, 3, 1))
     make_attendees(settings.database, 1)
     rec = admitted(door(api, sid, external_id="A0001",
                         timestamp="2020-03-01T09:00:00+00:00"))["record"]
@@ -213,12 +215,57 @@ def test_late_uploaded_scan_keeps_its_time(api: TestClient, settings: Settings) 
 
 def test_times_are_in_the_event_time_zone(api: TestClient, settings: Settings) -> None:
     assert api.put("/api/v2/app", json={"timezone": "America/Chicago"}).status_code == 200
-    sid = make_session(settings.database)
+    sid = make_session(settings.database, date=dt.date(2026, 1, 10))
     make_attendees(settings.database, 1)
     rec = admitted(door(api, sid, external_id="A0001",
                         timestamp="2026-01-10T15:00:00Z"))["record"]
     assert rec["checkin_time"] == "2026-01-10T09:00:00-06:00"
     assert rec["history"][0]["timestamp"] == "2026-01-10T09:00:00-06:00"
+
+
+OUT_OF_RANGE = [
+    "0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "0001-01-01T00:00:00+05:00",
+    "9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00", "9999-12-31T23:59:59",
+    "1900-01-01T00:00:00Z",
+    "2026-02-28T05:59:59Z",  # one second before the window: Mar 1st 00:00 in Chicago, less 24 h
+]
+
+
+def test_a_scans_time_must_fall_in_the_late_scan_window(api: TestClient,
+                                                         settings: Settings) -> None:
+    """From the start of the session's day in the event's zone, less
+    ROLLCALL_LATE_SCAN_HOURS (24), to five minutes ahead of the hub's clock."""
+    assert api.put("/api/v2/app", json={"timezone": "America/Chicago"}).status_code == 200
+    sid = make_session(settings.database, date=dt.date(2026, 3, 1))
+    make_attendees(settings.database, 3)
+    for when in OUT_OF_RANGE:
+        r = door(api, sid, external_id="A0001", timestamp=when)
+        assert r.status_code == 422, (when, r.text)
+        assert r.json()["field"] == "timestamp", when
+    future = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=10)
+    r = door(api, sid, external_id="A0001", timestamp=future.isoformat())
+    assert r.status_code == 422 and "future" in r.json()["message"], r.text
+    nothing_written(settings)
+
+    rec = admitted(door(api, sid, external_id="A0001",
+                        timestamp="2026-02-28T06:00:00Z"))["record"]
+    assert rec["checkin_time"] == "2026-02-28T00:00:00-06:00"
+    soon = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=2)  # clock skew: taken as now
+    assert admitted(door(api, sid, external_id="A0002", timestamp=soon.isoformat()))
+
+
+def test_a_kiosks_timestamp_is_not_used_but_out_of_range_is_still_422(
+        api: TestClient, settings: Settings) -> None:
+    db = settings.database
+    sid = make_session(db)
+    make_attendees(db, 1)
+    staff = make_staff(db, "kiosk@example.com", ["scan"])
+    sign_in(api, KIOSK_COOKIE, {"sid": staff, "session": sid})
+    for when in ("0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00"):
+        r = door(api, sid, external_id="A0001", timestamp=when)
+        assert r.status_code == 422 and r.json()["field"] == "timestamp", r.text
+    rec = admitted(door(api, sid, external_id="A0001", timestamp="2001-01-01T00:00:00Z"))
+    assert rec["record"]["checkin_time"] == rec["record"]["checkin_time_actual"]
 
 
 def test_bad_bodies(api: TestClient, settings: Settings) -> None:

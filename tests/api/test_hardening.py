@@ -150,3 +150,11 @@ def test_healthz_keeps_the_databases_error_for_the_log(
     assert body["database"] == {"state": "unreachable", "dialect": "postgresql"}
     assert name not in r.text and "error" not in r.text.lower()
     assert any(name in rec.getMessage() for rec in caplog.records), caplog.text
+
+
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("value", ["٣", "²", "１０", "1_0", "+3", "-1", "9" * 19])
+def test_a_query_number_is_ascii_digits_only(api: TestClient, value: str) -> None:
+    r = api.get("/api/v2/attendees", params={"limit": "5", "offset": value})
+    assert r.status_code == 422, r.text
+    assert r.json()["reason"] == "invalid" and r.json()["message"].startswith("offset:")

@@ -4,6 +4,7 @@ in another browser, shows the new count and the arrival live, without a reload."
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +91,21 @@ def test_attendee_checks_in_and_out_while_the_dashboard_watches(
     expect(board.locator("#n-in-room")).to_have_text("7")
     expect(board.locator("#feed li").first).to_contain_text("Alex Example left")
     assert board.evaluate("window.__sameDocument") is True
+
+    # Guessing the code: ten wrong ones in all (one above), then even the right one waits,
+    # and the page says until when.
+    error = phone.locator("#checkin-error")
+    for _ in range(9):
+        phone.fill("#checkin-code", "guess")
+        phone.click("#checkin")
+        expect(error).to_be_visible()
+        expect(error).to_have_text("That check-in code is not right.")
+    phone.fill("#checkin-code", "room42")
+    phone.click("#checkin")
+    expect(error).to_have_text(re.compile(
+        r"^Too many wrong codes\. Try again in 15 minutes, at \d{1,2}:\d{2}"))
+    expect(phone.locator("#checkin")).to_be_disabled()
+    expect(phone.locator("#status-text")).to_contain_text("Checked out at")
 
 
 def test_dashboards_resume_after_a_hub_restart_without_reload(

@@ -51,6 +51,28 @@ def test_minute_units_with_half_credits() -> None:
     assert earned(rule, went(at(9), None, 500), credits=2.0) == 2.0  # capped by the field
 
 
+def test_minute_units_count_no_more_than_the_ce_minutes() -> None:
+    rule = CreditRule(unit_minutes=50, half_after_minutes=25)
+    assert earned(rule, went(at(9), None, 100), credits=None, ce_minutes=75) == 1.5
+    assert earned(rule, went(at(9), None, 60), credits=None, ce_minutes=75) == 1.0
+
+
+def test_prorate_by_ce_minutes_capped_at_the_field() -> None:
+    rule = CreditRule(prorate=True)
+    assert earned(rule, went(at(9), at(9, 40), 40), credits=1.5, ce_minutes=60) == 1.0
+    assert earned(rule, went(at(9), at(10, 30), 90), credits=1.5, ce_minutes=60) == 1.5
+    assert earned(rule, went(at(9), at(9, 20), 20), credits=1.0, ce_minutes=30) == 0.66
+    # Without CE minutes, the scheduled length (60) is the measure.
+    assert earned(rule, went(at(9), at(9, 30), 30), credits=2.0) == 1.0
+    unscheduled = credit.schedule_of(None, None, None, TZ)
+    a = went(at(9), at(9, 30), 30)
+    assert credit.credits_earned(rule, 2.0, a, unscheduled) == 0.0
+    assert credit.credits_earned(rule, 2.0, a, unscheduled, ce_minutes=60) == 1.0
+    assert credit.parse_rule({"prorate": True}) == rule
+    with pytest.raises(Invalid):
+        credit.parse_rule({"prorate": "yes"})
+
+
 def test_checkin_no_later_than_n_minutes_after_start() -> None:
     rule = CreditRule(checkin_within_minutes=10)
     assert earned(rule, went(at(9, 10), at(10), 50)) == 2.0

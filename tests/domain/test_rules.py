@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -136,7 +137,10 @@ def test_sources() -> None:
     assert door_for(SCANNER, "web", "s1").source == "scan"
     assert door_for(KIOSK, "api", "s1").source == "kiosk"
     assert door_for(ATTENDEE, None, "s1").source == "web"
-    assert door_for(ATTENDEE, "self-report", "s1").source == "self-report"
+    with pytest.raises(Invalid):
+        door_for(ATTENDEE, "self-report", "s1")
+    with pytest.raises(Invalid):
+        door_for(API, "self-report", "s1")
     assert door_for(ATTENDEE, "scan", "s1").source == "web"
 
 
@@ -206,3 +210,19 @@ def test_backdated_scans_only_from_staff_and_api_and_never_backwards() -> None:
 def test_duration_format() -> None:
     assert rules.format_duration(3723) == "01:02:03"
     assert rules.format_duration(None) is None
+
+
+def test_a_scans_time_may_be_from_the_start_of_its_day_less_the_late_hours() -> None:
+    chicago = ZoneInfo("America/Chicago")
+    now = dt.datetime(2026, 3, 2, 12, tzinfo=dt.UTC)
+    day = dt.date(2026, 3, 1)
+    assert rules.earliest_scan(day, chicago, now) == dt.datetime(2026, 2, 28, 6, tzinfo=dt.UTC)
+    assert rules.earliest_scan(day, chicago, now, 0) == dt.datetime(2026, 3, 1, 6, tzinfo=dt.UTC)
+    assert rules.earliest_scan(None, None, now, 0) == dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
+    assert rules.earliest_scan(dt.date(1, 1, 1), None, now, 24) == now - dt.timedelta(hours=24)
+    scan = door_for(SCANNER, None, "s1")
+    earliest = rules.earliest_scan(day, chicago, now)
+    assert rules.action_time(scan, earliest, now, NEW, "checkin", earliest=earliest) == earliest
+    with pytest.raises(Invalid, match="too early"):
+        rules.action_time(scan, earliest - dt.timedelta(seconds=1), now, NEW, "checkin",
+                          earliest=earliest)

@@ -123,6 +123,8 @@ def test_the_right_credentials_but_not_allowed_are_forbidden(
     path = f"/ws/sessions/{event.session_id}"
     refused(rt, path, 4403, headers={"cookie": staff_cookie(settings, ["override"])})
     refused(rt, path, 4403, headers={"cookie": attendee_cookie(settings, "A1")})
+    refused(rt, path, 4401, headers={"cookie": attendee_cookie(settings, "A1")},
+            first='{"type": "auth", "password": "wrong"}')
     # A page of another site cannot ride on the staff's cookie.
     refused(rt, path, 4403, headers={"cookie": staff_cookie(settings, ["moderate"]),
                                      "origin": "https://evil.example"})
@@ -156,13 +158,18 @@ def test_unknown_sessions_and_bad_parameters(rt: TestClient, event: Event) -> No
     refused(rt, "/ws/sessions/nosuch", 4404, first='{"type": "auth", "password": "apppass"}')
     refused(rt, f"/ws/sessions/{event.session_id}?since=-1", 4400, headers=key)
     refused(rt, f"/ws/sessions/{event.session_id}?since=abc", 4400, headers=key)
+    # Only ASCII digits: "²" is a digit to str.isdigit() and not to int(); "٣" reads as 3.
+    for since in ("²", "٣", "１", "1_0", "+1", " 1", "9" * 19):
+        refused(rt, f"/ws/sessions/{event.session_id}?since={since}", 4400, headers=key)
+        refused(rt, f"/ws/sessions/{event.session_id}?since={since}", 4400)  # before auth
     # A NUL anywhere in the URL: accepted, then closed 4400 (a browser does not retry that).
     refused(rt, f"/ws/sessions/{event.session_id}?since=%00", 4400, headers=key)
     refused(rt, "/ws/sessions/a%00b", 4400, headers=key)
 
 
 @pytest.mark.parametrize("how", ["api_key", "scan", "moderate", "admin", "session_password",
-                                 "app_password"])
+                                 "app_password", "attendee_and_password",
+                                 "override_and_password"])
 def test_who_may_watch_a_session(rt: TestClient, event: Event, settings: Settings,
                                  how: str) -> None:
     kw: dict[str, Any] = {}
@@ -171,6 +178,12 @@ def test_who_may_watch_a_session(rt: TestClient, event: Event, settings: Setting
         kw["headers"] = {"API-Key": event.api_key}
     elif how in ("scan", "moderate", "admin"):
         kw["headers"] = {"cookie": staff_cookie(settings, [how])}
+    elif how == "attendee_and_password":  # a moderator's browser that also holds an attendee
+        kw["headers"] = {"cookie": attendee_cookie(settings, "A1")}
+        first = "modpass"
+    elif how == "override_and_password":  # staff who may not watch, with the password
+        kw["headers"] = {"cookie": staff_cookie(settings, ["override"])}
+        first = "apppass"
     else:
         first = {"session_password": "modpass", "app_password": "apppass"}[how]
     with rt.websocket_connect(f"/ws/sessions/{event.session_id}", **kw) as ws:

@@ -3,17 +3,29 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 from collections.abc import Callable, Iterator
+from typing import Any
 
+import httpx
 import psutil
 import pytest
 import websockets
 
+from hub.auth.cookies import Signer
 from hub.config import DatabaseURL
 from tests.conftest import SECRET
 from tests.livehub import LiveHub, start_hub
-from tests.realtime.helpers import Dashboard, Door, Event, healthz, make_event, wait_until
+from tests.realtime.helpers import (
+    Dashboard,
+    Door,
+    Event,
+    attendee_id,
+    healthz,
+    make_event,
+    wait_until,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -73,6 +85,43 @@ async def test_a_checkin_through_worker_a_reaches_a_dashboard_on_worker_b(
     finally:
         await on_b.close()
         await door.close()
+
+
+async def test_an_attendees_status_changed_through_worker_b_is_pushed_on_worker_a(
+        db: DatabaseURL, two_hubs: tuple[LiveHub, LiveHub]) -> None:
+    """The attendee's phone listens on worker A; the door and the credit site's "claimed"
+    call reach worker B: each change arrives as a session_status frame (through Redis)."""
+    a, b = two_hubs
+    (event,) = await make_event(db, attendees=2)
+    aid = await attendee_id(db, "A1")
+    cookie = f"rollcall_attendee={Signer(SECRET).dumps({'aid': aid})}"
+    key = {"API-Key": event.api_key}
+    base = f"{b.url}/api/v2/sessions/{event.session_id}"
+
+    async with websockets.connect(f"{a.ws_url}/ws/attendee/{event.session_id}",
+                                  additional_headers={"cookie": cookie}) as ws, \
+            httpx.AsyncClient(headers=key, timeout=10) as http:
+
+        async def pushed() -> dict[str, Any]:
+            async with asyncio.timeout(10):
+                while True:
+                    frame = json.loads(await ws.recv())
+                    if frame["type"] == "session_status":
+                        return dict(frame)
+
+        assert json.loads(await ws.recv())["type"] == "me"
+        assert (await http.post(f"{base}/attendance/checkin",
+                                json={"external_id": "A0"})).status_code == 200
+        assert (await http.post(f"{base}/attendance/checkin",
+                                json={"external_id": "A1"})).status_code == 200
+        assert (await pushed())["state"] == "checked_in"  # A0's check-in pushed nothing
+        assert (await http.post(f"{base}/attendance/checkout",
+                                json={"external_id": "A1"})).status_code == 200
+        assert (await pushed())["state"] == "checked_out"
+        assert (await http.post(f"{base}/attendance/claimed",
+                                json={"external_id": "A1"})).status_code == 200
+        claimed = await pushed()
+        assert (claimed["state"], claimed["message"]) == ("credit_claimed", "CE credit claimed")
 
 
 async def test_a_capacity_change_or_deletion_through_worker_a_reaches_worker_b(

@@ -1,7 +1,8 @@
 // Attendee pages: the schedule ("/"), one session ("/sessions/{id}"), check-in and check-out,
 // codewords and self-reporting ("Add a session I attended").
 import {
-  $, api, clear, doorPost, el, event, fmtClock, fmtDate, fmtTime, logout, me, newKey, show, words,
+  $, api, clear, doorPost, el, event, fmtClock, fmtDate, fmtTime, logout, me, newKey, show,
+  tooMany, words,
 } from "./common.js";
 
 import { attendeePolls, evaluationPanel, questionsList } from "./engage.js";
@@ -53,19 +54,17 @@ function renderWho() {
   }
 }
 
-/** The one status line (at most 35 characters) and its action link, if any. */
+/** The door's line (at most 35 characters): in the room or not, and since when. The hub's
+ *  session status and its action (claim credit, register) follow it (#session-status). */
 export function statusLine(s, mine) {
   let text;
-  let action = null;
-  const credit = s.credit_url ? { href: s.credit_url, label: "Claim CE credit" } : null;
+  const action = null;
   if (!mine) {
     text = s.checkin_required ? "Identify yourself to check in" : "Welcome";
   } else if (mine.in_room) {
     text = mine.delivery_format === "virtual" ? "Checked in (virtual)" : `Checked in at ${fmtTime(mine.checkin_time)}`;
-    action = credit;
   } else if (mine.checked_in) {
     text = `Checked out at ${fmtTime(mine.checkout_time)}`;
-    action = credit;
   } else if (s.remaining === 0) {
     text = "This session is full";
   } else {
@@ -119,7 +118,16 @@ async function schedulePage() {
   const selfReport = el("button", { type: "button", class: "secondary", id: "self-report" },
     "Add a session I attended");
   selfReport.addEventListener("click", () => selfReportPanel(r.data));
-  app.append(el("div", { class: "topbar" }, selfReport));
+  const bar = el("div", { class: "topbar" }, selfReport);
+  app.append(bar);
+  if (who.attendee) {
+    // The certificate, once the attendee has earned credit somewhere.
+    const c = await api("GET", "/ui/certificate");
+    if (c.ok && c.data.available) {
+      bar.append(el("a", { href: "/my/certificate.pdf", id: "certificate", class: "button secondary",
+        download: "" }, "Download my CE certificate"));
+    }
+  }
   if (!r.data.length) app.append(el("p", { class: "muted" }, "No sessions yet."));
   let day = undefined;
   let list = null;
@@ -133,6 +141,7 @@ async function schedulePage() {
     list.append(el("li", {}, el("a", { href: `/sessions/${encodeURIComponent(s.id)}` },
       el("strong", {}, s.name),
       s.delivery_format ? el("span", { class: "pill" }, s.delivery_format) : null,
+      s.attended ? el("span", { class: "pill attended" }, s.attended === "self-reported" ? "Self-reported" : "Attended") : null,
       el("div", { class: "when" }, when(s)))));
   }
 }
@@ -145,8 +154,10 @@ function selfReportPanel(sessions) {
     return;
   }
   app.append(el("p", { class: "muted" }, "Pick the session. If it has a check-in code, enter it."));
+  const started = sessions.filter((s) => s.started);
+  if (!started.length) app.append(el("p", { class: "muted" }, "No session has started yet."));
   const list = el("ul", { class: "schedule" });
-  for (const s of sessions) {
+  for (const s of started) {
     const codeId = `code-${s.id}`;
     const code = el("input", { type: "text", id: codeId, autocomplete: "off", autocapitalize: "characters" });
     const msg = el("div", { role: "status" });
@@ -162,13 +173,14 @@ function selfReportPanel(sessions) {
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
       add.disabled = true;
-      const body = { source: "self-report" };
+      const body = {};
       if (s.has_checkin_code) body.code = code.value.trim();
       if (s.delivery_format === "hybrid") body.delivery_format = fmt.value;
-      const res = await doorPost(`/api/v2/sessions/${encodeURIComponent(s.id)}/attendance/checkin`, body);
+      const res = await api("POST", `/api/v2/sessions/${encodeURIComponent(s.id)}/attendance/self-report`, body);
       add.disabled = false;
       msg.className = "notice " + (res.ok ? "ok" : "bad");
-      msg.textContent = res.ok ? "Added to your attendance." : words(res, info.reasons);
+      msg.textContent = res.ok ? "Added to your attendance."
+        : res.status === 429 ? tooMany(res, add) : words(res, info.reasons);
     });
     list.append(el("li", {}, form));
   }
@@ -200,6 +212,12 @@ async function sessionPage(sid) {
   app.append(el("div", { class: "status-line", id: "status", role: "status" },
     el("span", { id: "status-text" }, st.text),
     st.action ? el("a", { href: st.action.href, target: "_blank", rel: "noopener noreferrer", id: "status-action" }, st.action.label) : null));
+  if (mine) {
+    const box = el("div", { class: "status-line", id: "session-status", role: "status" });
+    app.append(box);
+    const r = await api("GET", `/api/v2/sessions/${encodeURIComponent(sid)}/status`);
+    if (r.ok) showSessionStatus(sid, r.data);
+  }
   if (lastPrompt && mine && mine.in_room) app.append(promptBanner(lastPrompt));
 
   if (!info.single_session_id) app.append(el("p", {}, el("a", { href: "/" }, "← Schedule")));
@@ -222,6 +240,29 @@ async function sessionPage(sid) {
   if (mine.checked_in && s.has_codewords) app.append(codewordForm(s));
   app.append(el("div", { id: "engagement" }));
   drawEngagement(sid);
+}
+
+/** The hub's status line for this attendee (GET /sessions/{id}/status, or a pushed
+ *  session_status frame): the event's message and the action, if one is offered. */
+function showSessionStatus(sid, st) {
+  const box = $("#session-status");
+  if (!box) return;
+  clear(box);
+  box.dataset.state = st.state;
+  box.append(el("span", { id: "session-status-text" }, st.message));
+  if (st.action === "claim_credit" && st.action_url) {
+    box.append(el("a", { href: st.action_url, target: "_blank", rel: "noopener noreferrer",
+      id: "session-status-action" }, "Claim CE credit"));
+  } else if (st.action === "register") {
+    const reg = el("button", { type: "button", class: "secondary", id: "session-status-action" }, "Register");
+    reg.addEventListener("click", async () => {
+      reg.disabled = true;
+      const res = await api("POST", `/api/v2/sessions/${encodeURIComponent(sid)}/register`);
+      if (res.ok) showSessionStatus(sid, res.data);
+      else { reg.disabled = false; box.append(el("span", { class: "notice bad" }, words(res, info.reasons))); }
+    });
+    box.append(reg);
+  }
 }
 
 function promptBanner(msg) {
@@ -247,6 +288,7 @@ function listen(sid) {
   channel = new Live(`/ws/attendee/${encodeURIComponent(sid)}`, {
     message: (msg) => {
       if (msg.type === "me" && shownStatus !== null && msg.status !== shownStatus) refresh();
+      if (msg.type === "session_status") showSessionStatus(sid, msg);
       if (msg.type === "polls" || msg.type === "questions" || msg.type === "evaluation") {
         engaged[msg.type] = msg;
         // Do not redraw under someone typing an answer: only when the polls really changed.
@@ -288,6 +330,7 @@ function checkinForm(s, mine) {
     e.preventDefault();
     submit.disabled = true;
     submit.textContent = "Checking in…";
+    show(msg, false);
     const body = { source: "web" };
     if (s.has_checkin_code) body.code = code.value.trim();
     if (s.delivery_format === "hybrid") {
@@ -305,7 +348,7 @@ function checkinForm(s, mine) {
       await sessionPage(s.id);
       return;
     }
-    msg.textContent = words(res, info.reasons);
+    msg.textContent = res.status === 429 ? tooMany(res, submit) : words(res, info.reasons);
     show(msg);
     if (s.has_checkin_code && (res.reason === "code_invalid" || res.reason === "code_required")) code.select();
   });
@@ -325,6 +368,7 @@ function checkoutConfirm(s) {
   dialog.addEventListener("submit", async (e) => {
     e.preventDefault();
     yes.disabled = true;
+    show(msg, false);
     const body = { source: "web" };
     if (s.has_checkout_code) body.code = code.value.trim();
     const res = await doorPost(`/api/v2/sessions/${encodeURIComponent(s.id)}/attendance/checkout`, body);
@@ -333,7 +377,7 @@ function checkoutConfirm(s) {
       await sessionPage(s.id);
       return;
     }
-    msg.textContent = words(res, info.reasons);
+    msg.textContent = res.status === 429 ? tooMany(res, yes) : words(res, info.reasons);
     show(msg);
   });
   app.prepend(dialog);
@@ -356,7 +400,8 @@ function codewordForm(s) {
       { codeword: word.value.trim() });
     submit.disabled = false;
     msg.className = "notice " + (res.ok ? "ok" : "bad");
-    msg.textContent = res.ok ? "Codeword accepted." : words(res, info.reasons);
+    msg.textContent = res.ok ? "Codeword accepted."
+      : res.status === 429 ? tooMany(res, submit) : words(res, info.reasons);
     if (res.ok) word.value = "";
   });
   return form;

@@ -81,6 +81,7 @@ export async function api(method, url, body, { timeoutMs = 10000 } = {}) {
       reason: payload && payload.reason,
       message: (payload && payload.message) || `The hub answered ${res.status}.`,
       field: payload && payload.field,
+      retryAfter: Number(res.headers.get("retry-after")) || null,
       data: null,
     };
   } catch (err) {
@@ -115,6 +116,22 @@ export async function event() {
     eventInfo = r.ok ? r.data : { name: "Rollcall", identify_with: [], reasons: {} };
   }
   return eventInfo;
+}
+
+/**
+ * Words for a 429 (too many wrong tries): the hub's message with the clock time to try again
+ * ("… Try again in 15 minutes, at 14:32."); ``button`` stays disabled until then.
+ */
+export function tooMany(result, button) {
+  const seconds = result.retryAfter || 60;
+  const at = new Date(Date.now() + seconds * 1000)
+    .toLocaleTimeString([], { hour: "numeric", minute: "2-digit" });
+  if (button) {
+    button.disabled = true;
+    button.dataset.heldUntil = String(Date.now() + seconds * 1000);
+    setTimeout(() => { button.disabled = false; delete button.dataset.heldUntil; }, seconds * 1000);
+  }
+  return `${(result.message || "Too many wrong tries.").replace(/\.$/, "")}, at ${at}.`;
 }
 
 /** Plain words for a failed answer: the hub's message, else the reason table, else generic. */

@@ -140,6 +140,9 @@ async function kioskMode() {
 }
 
 async function main() {
+  // Installable, and opens with the network down (web/sw.js caches the page and its assets).
+  document.head.append(el("link", { rel: "manifest", href: `/kiosk/${encodeURIComponent(sid)}/manifest.webmanifest` }));
+  if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js").catch(() => {});
   const [who, ev, s] = await Promise.all([me(), event(), api("GET", `/ui/sessions/${encodeURIComponent(sid)}`)]);
   info = ev;
   if (!s.ok) {

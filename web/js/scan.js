@@ -6,6 +6,9 @@ import {
   $, api, can, clear, doorPost, el, feedback, logout, me, newKey, personName, show, staffLogin, words,
 } from "./common.js";
 import { Live, indicator } from "./live.js";
+import {
+  DoorList, currentLease, decide, enqueue, leaseSize, pending, returnLease, saveLease, takeLease, upload,
+} from "./offline.js";
 import { badgeFromCode, startCamera } from "./qr.js";
 
 const app = $("#app");
@@ -17,42 +20,128 @@ let camera = null;
 let queue = Promise.resolve();
 let lastRefusal = null; // {badge, mode, reason}
 
-// Scans that never reached the hub (Wi-Fi gone) wait here, in this device's storage, with
-// their own time and idempotency key; they are sent when the hub answers again. A retry can
-// never admit anyone twice, and the record keeps when the scan really happened.
-const QUEUE_KEY = "rollcall.scan.pending";
-const pending = () => JSON.parse(localStorage.getItem(QUEUE_KEY) || "[]");
-const savePending = (list) => localStorage.setItem(QUEUE_KEY, JSON.stringify(list));
+// Offline (Wi-Fi gone), scans are decided here from the door list by the hub's rules and the
+// admissions and check-outs wait in this device's storage, each with its own time and
+// idempotency key, until the hub answers again; then they go up in one batch. A retry can
+// never admit anyone twice, and the record keeps when the scan really happened. Capacity
+// offline comes from a seat lease (taken by hand, or by itself when the network looks poor).
 let flushing = false;
+let offline = false; // the hub did not answer: decide here until it does
+let wasOffline = false;
+let doorList = null;
+const arrivals = []; // times of recent admissions (the size of an automatic lease)
+const SLOW_MS = 1500;
+
+function setOffline(yes) {
+  offline = yes;
+  if (yes) wasOffline = true;
+  const box = $("#offline");
+  if (box) show(box, yes);
+  showPending();
+}
 
 function showPending() {
   const n = pending().length;
   const box = $("#pending");
   if (!box) return;
-  box.textContent = n ? `${n} scan${n > 1 ? "s" : ""} waiting for the connection…` : "";
+  box.textContent = n ? `${n} scan${n > 1 ? "s" : ""} waiting to upload` : "";
+  box.dataset.count = String(n);
   show(box, n > 0);
+}
+
+function showLease() {
+  const box = $("#lease-status");
+  if (!box || !session) return;
+  const lease = currentLease(session.id);
+  box.textContent = lease ? `Seats held for offline: ${lease.seats - lease.used} of ${lease.seats} left`
+    : "No seats held for offline.";
+  box.dataset.left = lease ? String(lease.seats - lease.used) : "0";
+}
+
+function judgedDifferently(item, answer) {
+  const list = $("#judged");
+  const badge = item.body.badge_id;
+  const hub = answer.code === "200" ? "admitted" : (answer.message || reasonWords(answer.reason) || answer.reason);
+  list.prepend(el("li", { "data-reason": answer.reason || "ok" },
+    `${badge}: ${item.mode === "checkin" ? "checked in" : "checked out"} here offline; the hub says: ${hub}`));
+  show($("#judged-box"));
 }
 
 async function flushPending() {
   if (flushing) return;
   flushing = true;
   try {
-    for (const item of pending()) {
-      const res = await api("POST", `/api/v2/sessions/${encodeURIComponent(item.session)}/attendance/${item.mode}`, item.body);
-      if (res.network || [502, 503, 504].includes(res.status)) break; // still away: later
-      savePending(pending().filter((x) => x.body.idempotency_key !== item.body.idempotency_key));
-      const what = item.mode === "checkin" ? "in" : "out";
-      if (res.ok) {
-        if (session && item.session === session.id) setCounts(res.data.counts);
-        logScan(true, `${item.body.badge_id}: sent late, checked ${what}`);
-      } else {
-        logScan(false, `${item.body.badge_id}: sent late, ${words(res)}`);
+    if (!pending().length) {
+      if (offline) {
+        const res = await fetch("/healthz", { cache: "no-store" }).catch(() => null);
+        if (res) setOffline(false);
       }
+    } else {
+      const outcome = await upload((item, answer) => {
+        const ok = answer.code === "200";
+        if (ok && session && item.session === session.id) setCounts(answer.data.counts);
+        if (item.body.decided === "ok" && !ok) judgedDifferently(item, answer);
+        const what = item.mode === "checkin" ? "in" : "out";
+        logScan(ok, ok ? `${item.body.badge_id}: uploaded, checked ${what}`
+          : `${item.body.badge_id}: uploaded, ${answer.message || answer.reason}`);
+      });
+      if (outcome === "offline") return;
+      setOffline(false);
+      if (outcome !== "done") logScan(false, `Upload refused: ${outcome.message}`);
+    }
+    if (!offline && wasOffline && !pending().length && session) {
+      wasOffline = false;
+      await returnLease(session.id);
+      showLease();
+      if (doorList) await doorList.refresh();
     }
   } finally {
     flushing = false;
     showPending();
   }
+}
+
+/** The network looks poor: hold seats for offline, sized from the recent arrivals. */
+async function autoLease() {
+  if (!session || !doorList || !doorList.settings) return;
+  const st = doorList.settings;
+  if (st.capacity === null || !st.leasing || currentLease(session.id)) return;
+  await takeLease(session.id, leaseSize(arrivals));
+  showLease();
+}
+
+/** Decide here, from the door list, as the hub would; queue what was done. */
+function decideOffline(badge, mode) {
+  const settings = doorList && doorList.settings;
+  if (!settings) {
+    showResult(false, `Not checked: ${badge}`, "No door list on this device yet: connect once to get it.");
+    logScan(false, `${badge}: no door list`);
+    return;
+  }
+  const person = doorList.find(badge);
+  const lease = currentLease(session.id);
+  const reason = decide(settings, person, mode, lease);
+  if (reason) {
+    const why = reasonWords(reason);
+    showResult(false, `Refused: ${badge}`, why + " (decided offline)");
+    logScan(false, `${badge}: ${why}`);
+    return;
+  }
+  const body = { badge_id: badge, source: "scan", decided: "ok" };
+  if (mode === "checkin" && settings.capacity !== null && lease) {
+    body.lease_id = lease.id;
+    lease.used += 1;
+    saveLease(session.id, lease);
+    showLease();
+  }
+  enqueue(session.id, mode, body);
+  doorList.mark(person, mode);
+  if (mode === "checkin") arrivals.push(Date.now());
+  const name = personName(person);
+  showResult(true, mode === "checkin" ? `Admitted (offline): ${name}` : `Checked out (offline): ${name}`,
+    `Badge ${badge} · saved, uploads when the hub is back`);
+  logScan(true, `${name} (${badge}), offline`);
+  showPending();
 }
 
 function reasonWords(code) {
@@ -64,6 +153,8 @@ function setCounts(c) {
   $("#c-registered").textContent = c.registered;
   $("#c-in-room").textContent = c.in_room;
   $("#c-capacity").textContent = c.capacity ?? "—";
+  const leased = $("#c-leased");
+  if (leased) leased.textContent = c.leased ? `${c.leased} seats held by offline doors` : "";
 }
 
 function showResult(ok, title, why) {
@@ -90,6 +181,12 @@ function submit(badge, { override = false, overrideReason = null } = {}) {
 
 async function doScan(badge, override, overrideReason) {
   const mode = document.querySelector("input[name=mode]:checked").value;
+  if (offline || navigator.onLine === false) {
+    show($("#override-box"), false);
+    setOffline(true);
+    decideOffline(badge, mode);
+    return;
+  }
   const body = { badge_id: badge, source: "scan", idempotency_key: newKey("scan") };
   if (override) {
     body.override = true;
@@ -97,22 +194,23 @@ async function doScan(badge, override, overrideReason) {
   }
   show($("#override-box"), false);
   body.timestamp = new Date().toISOString();
+  const started = Date.now();
+  let retried = false;
   const res = await doorPost(`/api/v2/sessions/${encodeURIComponent(session.id)}/attendance/${mode}`, body,
-    { attempts: 2 });
+    { attempts: 2, onRetry: () => { retried = true; } });
   if (res.network || [502, 503, 504].includes(res.status)) {
-    savePending([...pending(), { session: session.id, mode, body }]);
-    const box = $("#result");
-    box.className = "result idle";
-    box.dataset.outcome = "queued";
-    clear(box).append(el("div", { id: "result-title" }, `Saved: ${badge}`),
-      el("div", { class: "why", id: "result-why" }, "No connection. It will be sent when the hub is back."));
-    feedback(false);
-    showPending();
+    setOffline(true);
+    decideOffline(badge, mode);
     return;
   }
+  if (retried || Date.now() - started > SLOW_MS) autoLease();
   if (res.ok) {
     const d = res.data || {};
     setCounts(d.counts);
+    if (doorList && d.record && d.record.user) {
+      doorList.mark(doorList.find(d.record.user.badge_id || badge), mode);
+    }
+    if (mode === "checkin") arrivals.push(Date.now());
     const name = d.record && d.record.user ? personName(d.record.user) : badge;
     const title = mode === "checkin" ? (override ? `Admitted (override): ${name}` : `Admitted: ${name}`) : `Checked out: ${name}`;
     showResult(true, title, d.record && d.record.user ? `Badge ${badge}` : "");
@@ -152,13 +250,34 @@ function useSession(s) {
   $("#session-name").textContent = s.name;
   setCounts(s.counts);
   show($("#scanner"));
+  showLease();
+  doorList = new DoorList(s.id);
+  const list = doorList;
+  list.load().then(() => list.refresh()).then((reached) => {
+    if (list === doorList) $("#doorlist-status").textContent = list.data
+      ? `Door list: ${list.data.attendees.length} attendees` : "No door list yet.";
+    if (reached === false && !navigator.onLine) setOffline(true);
+  });
   if (live) live.stop();
   live = new Live(`/ws/sessions/${encodeURIComponent(s.id)}`, {
     snapshot: (m) => setCounts(m.counts),
-    message: (m) => setCounts(m.counts || (m.type === "counts" ? m : null)),
+    message: (m) => {
+      setCounts(m.counts || (m.type === "counts" ? m : null));
+      if (doorList === list) list.applyLive(m);
+    },
     state: indicator($("#live")),
   }).start();
   $("#badge").focus();
+}
+
+async function holdSeats() {
+  if (!session) return;
+  const n = parseInt($("#lease-seats").value, 10);
+  if (!(n > 0)) return;
+  await returnLease(session.id);
+  const res = await takeLease(session.id, n);
+  showLease();
+  if (!res.ok) $("#lease-status").textContent = words(res, Object.fromEntries(Object.entries(reasons).map(([k, v]) => [k, v.message])));
 }
 
 async function toggleCamera() {
@@ -221,17 +340,30 @@ function build(list) {
         el("label", { class: "check" }, el("input", { type: "radio", name: "mode", value: "checkin", checked: true }), "Check in"),
         el("label", { class: "check" }, el("input", { type: "radio", name: "mode", value: "checkout" }), "Check out")),
       el("div", { id: "result", class: "result idle", role: "status", "aria-live": "assertive" }, "Ready to scan"),
+      el("div", { id: "offline", class: "notice bad hidden", role: "status" }, "Offline: deciding here from the door list"),
       el("div", { id: "pending", class: "notice warn hidden", role: "status" }),
+      el("div", { id: "judged-box", class: "card hidden" }, el("h2", {}, "Judged differently by the hub"),
+        el("ul", { id: "judged" }),
+        el("a", { href: "/staff/review", id: "review-link" }, "Review every door conflict")),
       el("div", { id: "override-box", class: "card stack hidden" }, overrideBtn, overrideForm),
       el("div", { class: "card stack" },
         el("button", { type: "button", id: "camera", class: "secondary", onclick: toggleCamera }, "Start camera"),
         el("video", { id: "video", class: "cam hidden", "aria-label": "Camera" }),
         form),
+      el("div", { class: "card stack", id: "lease" },
+        el("p", { id: "lease-status", class: "muted" }),
+        el("p", { id: "c-leased", class: "muted" }),
+        el("form", { class: "row", id: "lease-form", onsubmit: (e) => { e.preventDefault(); holdSeats(); } },
+          el("div", {}, el("label", { for: "lease-seats" }, "Seats to hold for offline"),
+            el("input", { type: "number", id: "lease-seats", min: 1, max: 500, value: 5 })),
+          el("button", { type: "submit", class: "secondary", id: "lease-take" }, "Hold seats")),
+        el("p", { id: "doorlist-status", class: "muted" })),
       el("h2", {}, "Recent scans"),
       el("ol", { id: "recent", class: "feed card" })));
 }
 
 async function main() {
+  if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js").catch(() => {});
   const who = await me();
   if (!who.staff || !can(who.staff, "scan")) {
     await staffLogin(app, { title: "Sign in to scan",
@@ -253,8 +385,10 @@ async function main() {
   if (s) useSession(s);
   showPending();
   flushPending();
-  setInterval(flushPending, 5000);
+  setInterval(flushPending, 3000);
+  setInterval(() => { if (!offline && doorList) doorList.refresh(); }, 60000);
   window.addEventListener("online", flushPending);
+  window.addEventListener("offline", () => setOffline(true));
 }
 
 main();

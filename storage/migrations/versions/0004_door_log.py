@@ -1,7 +1,7 @@
 """door log: every door action, accepted or refused (the scans report)
 
 Revision ID: 0004
-Revises: 0001
+Revises: 0002
 """
 from __future__ import annotations
 
