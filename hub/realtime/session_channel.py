@@ -86,6 +86,8 @@ class SessionChannel(Inbox[SessionEvent | p.BusPrompt | p.BusRefresh | p.BusStat
         if state is None:
             return False
         self.state = state
+        # Read with the state, before anyone joins: joining never waits on the database.
+        self._engage_frames = await self._load_engagement(ENGAGEMENT)
         self._task = asyncio.create_task(self._run(), name=f"rollcall-channel-{self.session_id}")
         self._wake.set()
         return True
@@ -437,16 +439,11 @@ class SessionChannel(Inbox[SessionEvent | p.BusPrompt | p.BusRefresh | p.BusStat
             await self._fanout(self.attendees if key.endswith(":attendee") else self.dashboards,
                                frame)
 
-    async def engagement_frames(self, attendee: bool) -> list[str]:
-        """The engagement frames a new listener gets (read once, then kept until they
-        change)."""
+    def engagement_frames(self, attendee: bool) -> list[str]:
+        """The engagement frames a new listener gets (read when the channel was loaded, then
+        kept current by every flush)."""
         keys = ATTENDEE_FRAMES if attendee else DASHBOARD_FRAMES
-        missing = {k.partition(":")[0] for k in keys if k not in self._engage_frames}
-        if missing:
-            loaded = await self._load_engagement(missing)
-            for k, v in loaded.items():
-                self._engage_frames.setdefault(k, v)
-        return [self._engage_frames[k] for k in keys]
+        return [self._engage_frames[k] for k in keys if k in self._engage_frames]
 
     # --- attendees --------------------------------------------------------------------------
 
