@@ -71,6 +71,7 @@ class SessionChannel(Inbox[SessionEvent | p.BusPrompt | p.BusRefresh | p.BusStat
         self._engage = Coalescer(self.cfg.counts_interval, self._wake)
         self._engage_what: set[str] = set()
         self._engage_frames: dict[str, str] = {}
+        self._engage_empty: dict[str, bool] = {}  # nothing to show: not sent on connect
 
     # --- life -------------------------------------------------------------------------------
 
@@ -411,19 +412,25 @@ class SessionChannel(Inbox[SessionEvent | p.BusPrompt | p.BusRefresh | p.BusStat
         async with self.host.db.read() as conn:
             if "polls" in what:
                 polls = await store.polls_live(conn, sid)
+                shown = for_attendees(polls)
                 frames["polls"] = p.encode(p.PollsFrame(session_id=sid, polls=polls))
-                frames["polls:attendee"] = p.encode(p.PollsFrame(
-                    session_id=sid, polls=for_attendees(polls)))
+                frames["polls:attendee"] = p.encode(p.PollsFrame(session_id=sid, polls=shown))
+                self._engage_empty["polls"] = not polls
+                self._engage_empty["polls:attendee"] = not shown
             if "questions" in what:
                 questions = await store.questions_live(conn, sid)
                 frames["questions"] = p.encode(p.QuestionsFrame(session_id=sid,
                                                                 questions=questions))
+                visible = visible_questions(questions)
                 frames["questions:attendee"] = p.encode(p.QuestionsFrame(
-                    session_id=sid, questions=visible_questions(questions)))
+                    session_id=sid, questions=visible))
+                self._engage_empty["questions"] = not questions
+                self._engage_empty["questions:attendee"] = not visible
             if "evaluation" in what:
                 is_open, opens_at = await store.evaluation_live(conn, sid)
                 frames["evaluation:attendee"] = p.encode(p.EvaluationFrame(
                     session_id=sid, open=is_open, opens_at=opens_at))
+                self._engage_empty["evaluation:attendee"] = not is_open and opens_at is None
         return frames
 
     async def _flush_engagement(self) -> None:
@@ -443,7 +450,8 @@ class SessionChannel(Inbox[SessionEvent | p.BusPrompt | p.BusRefresh | p.BusStat
         """The engagement frames a new listener gets (read when the channel was loaded, then
         kept current by every flush)."""
         keys = ATTENDEE_FRAMES if attendee else DASHBOARD_FRAMES
-        return [self._engage_frames[k] for k in keys if k in self._engage_frames]
+        return [self._engage_frames[k] for k in keys
+                if k in self._engage_frames and not self._engage_empty.get(k, True)]
 
     # --- attendees --------------------------------------------------------------------------
 
