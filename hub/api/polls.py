@@ -12,7 +12,7 @@ from hub.domain.engagement import PollLive
 from hub.envelope import ok
 from hub.http import read_json
 from hub.services import polls
-from hub.state import caller
+from hub.state import caller, hub_of
 
 _WHO = ("Moderators: API keys, staff with the moderate permission. Changes reach the "
         "session's live views at once (`polls` frames, docs/realtime.md).")
@@ -90,7 +90,8 @@ async def close_poll(request: Request) -> Response:
                        "for themself; an API key names the attendee by external_id, email or "
                        "badge_id. The answer is stored when acknowledged.")
 async def answer(request: Request) -> Response:
-    hub, principal = await caller(request, None)
+    hub = hub_of(request)
+    principal = await hub.door.principal(request)  # an API key's principal is cached
     body = await read_json(request, polls.AnswerIn)
     p = request.path_params
     return ok(await polls.answer(hub, principal, p["session_id"], p["poll_id"], body))

@@ -244,7 +244,7 @@ class Node:
             ch.send_snapshot(c)
         else:
             self.start_catch_up(ch, c, since, epoch)
-        for frame in await ch.engagement_frames(attendee=False):
+        for frame in ch.engagement_frames(attendee=False):
             c.send(frame)
         self._tell_if_degraded(c, ch)
 
@@ -257,7 +257,7 @@ class Node:
         if c.me_version == version:  # no fresher ``me`` was sent meanwhile
             ch.send_me(c, st)
         c.send(ch.seats_frame())
-        for frame in await ch.engagement_frames(attendee=True):
+        for frame in ch.engagement_frames(attendee=True):
             c.send(frame)
         self._tell_if_degraded(c, ch)
 

@@ -73,6 +73,7 @@ class SessionChannel(Inbox[SessionEvent | p.BusPrompt | p.BusRefresh | p.BusStat
         self._engage = Coalescer(self.cfg.counts_interval, self._wake)
         self._engage_what: set[str] = set()
         self._engage_frames: dict[str, str] = {}
+        self._engage_empty: dict[str, bool] = {}  # nothing to show: not sent on connect
 
     # --- life -------------------------------------------------------------------------------
 
@@ -88,6 +89,8 @@ class SessionChannel(Inbox[SessionEvent | p.BusPrompt | p.BusRefresh | p.BusStat
         if state is None:
             return False
         self.state = state
+        # Read with the state, before anyone joins: joining never waits on the database.
+        self._engage_frames = await self._load_engagement(ENGAGEMENT)
         self._task = asyncio.create_task(self._run(), name=f"rollcall-channel-{self.session_id}")
         self._wake.set()
         return True
@@ -431,19 +434,25 @@ class SessionChannel(Inbox[SessionEvent | p.BusPrompt | p.BusRefresh | p.BusStat
         async with self.host.db.read() as conn:
             if "polls" in what:
                 polls = await store.polls_live(conn, sid)
+                shown = for_attendees(polls)
                 frames["polls"] = p.encode(p.PollsFrame(session_id=sid, polls=polls))
-                frames["polls:attendee"] = p.encode(p.PollsFrame(
-                    session_id=sid, polls=for_attendees(polls)))
+                frames["polls:attendee"] = p.encode(p.PollsFrame(session_id=sid, polls=shown))
+                self._engage_empty["polls"] = not polls
+                self._engage_empty["polls:attendee"] = not shown
             if "questions" in what:
                 questions = await store.questions_live(conn, sid)
                 frames["questions"] = p.encode(p.QuestionsFrame(session_id=sid,
                                                                 questions=questions))
+                visible = visible_questions(questions)
                 frames["questions:attendee"] = p.encode(p.QuestionsFrame(
-                    session_id=sid, questions=visible_questions(questions)))
+                    session_id=sid, questions=visible))
+                self._engage_empty["questions"] = not questions
+                self._engage_empty["questions:attendee"] = not visible
             if "evaluation" in what:
                 is_open, opens_at = await store.evaluation_live(conn, sid)
                 frames["evaluation:attendee"] = p.encode(p.EvaluationFrame(
                     session_id=sid, open=is_open, opens_at=opens_at))
+                self._engage_empty["evaluation:attendee"] = not is_open and opens_at is None
         return frames
 
     async def _flush_engagement(self) -> None:
@@ -459,16 +468,12 @@ class SessionChannel(Inbox[SessionEvent | p.BusPrompt | p.BusRefresh | p.BusStat
             await self._fanout(self.attendees if key.endswith(":attendee") else self.dashboards,
                                frame)
 
-    async def engagement_frames(self, attendee: bool) -> list[str]:
-        """The engagement frames a new listener gets (read once, then kept until they
-        change)."""
+    def engagement_frames(self, attendee: bool) -> list[str]:
+        """The engagement frames a new listener gets (read when the channel was loaded, then
+        kept current by every flush)."""
         keys = ATTENDEE_FRAMES if attendee else DASHBOARD_FRAMES
-        missing = {k.partition(":")[0] for k in keys if k not in self._engage_frames}
-        if missing:
-            loaded = await self._load_engagement(missing)
-            for k, v in loaded.items():
-                self._engage_frames.setdefault(k, v)
-        return [self._engage_frames[k] for k in keys]
+        return [self._engage_frames[k] for k in keys
+                if k in self._engage_frames and not self._engage_empty.get(k, True)]
 
     # --- attendees --------------------------------------------------------------------------
 

@@ -50,6 +50,7 @@ PAGES: dict[str, str] = {
     "/": "index.html",
     "/sessions/{sid}": "index.html",
     "/sessions/{sid}/dashboard": "dashboard.html",
+    "/sessions/{sid}/screen": "screen.html",
     "/kiosk/{sid}": "kiosk.html",
     "/staff/scan": "scan.html",
     "/staff/dashboard": "event.html",

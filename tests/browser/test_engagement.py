@@ -1,6 +1,6 @@
 """A moderator creates and opens a poll on the dashboard, two attendees vote from their
-phones, and the dashboard's results change without a reload; then the moderator unlocks the
-evaluation and an attendee fills it in."""
+phones, and the dashboard's results change without a reload; the presenter screen follows;
+then the moderator unlocks the evaluation and an attendee fills it in."""
 
 from __future__ import annotations
 
@@ -64,6 +64,18 @@ def test_poll_results_and_evaluation_live(seeded: Seeded, new_page: Any,
     expect(results.locator(".total")).to_have_text("2 answers")
     assert board.evaluate("window.__sameDocument") is True  # no reload happened
     shoot(board, artifacts, "dashboard-polls")
+
+    # The presenter screen follows the moderator: the open poll's results, then, once the
+    # poll is closed, the starred question.
+    screen = board.context.new_page()
+    screen.goto(f"/sessions/{sid}/screen")
+    expect(screen.locator("#screen-poll li[data-choice=Fraud] .n")).to_have_text("1")
+    q = seeded.api("POST", f"/sessions/{sid}/questions",
+                   {"question": "Will the slides be shared?", "external_id": "A-1"})
+    seeded.api("PUT", f"/sessions/{sid}/questions/{q['id']}", {"starred": True})
+    card.locator("button.close").click()
+    expect(screen.locator("#screen-question")).to_have_text("Will the slides be shared?")
+    shoot(screen, artifacts, "presenter-screen")
 
     # The evaluation is not open until 10 minutes before the end; the moderator opens it now.
     alex = phones[0]

@@ -82,12 +82,10 @@ async def test_poll_results_reach_the_other_worker_coalesced_and_exact(
     phone = await attendee_view(b, db, event, "A0")
     api = httpx.AsyncClient(timeout=30, headers={"API-Key": event.api_key})
     try:
-        # On connect: the (empty) polls and questions, and the evaluation's state.
-        await dash.wait_for(lambda d: latest(d, "polls") is not None
-                            and latest(d, "questions") is not None, 15, "engagement state")
-        await phone.wait_for(lambda d: latest(d, "evaluation") is not None, 15, "evaluation")
-        assert latest(phone, "evaluation") == {"type": "evaluation", "session_id": sid,
-                                               "open": False}
+        # Nothing to show yet: no engagement frames on connect (none means none).
+        await dash.wait_for(lambda d: d.snapshots == 1, 15, "the snapshot")
+        await phone.wait_for(lambda d: latest(d, "me") is not None, 15, "the attendee's status")
+        assert latest(dash, "polls") is None and latest(phone, "evaluation") is None
         r = await api.post(f"{a.url}/api/v2/sessions/{sid}/polls",
                            json={"name": "Best talk?", "choices": ["One", "Two", "Three"]})
         pid = r.json()["data"]["id"]
