@@ -123,7 +123,7 @@ async def _my_status(conn: AsyncConnection, sid: str, aid: int, tz: Any) -> dict
     registered, rec, words = await pages.my_status(conn, sid, aid)
     out: dict[str, Any] = {"registered": registered, "checked_in": False,
                            "in_room": False, "checkin_time": None, "checkout_time": None,
-                           "delivery_format": None, "codewords_valid": 0}
+                           "delivery_format": None, "codewords_valid": 0, "self_reported": False}
     if rec is not None:
         out.update(
             checked_in=rec.checkin_time is not None,
@@ -132,6 +132,7 @@ async def _my_status(conn: AsyncConnection, sid: str, aid: int, tz: Any) -> dict
             checkout_time=iso(rec.checkout_time, tz),
             delivery_format=rec.delivery_format,
             codewords_valid=words,
+            self_reported=rec.checkin_source == SELF_REPORT,
         )
     return out
 

@@ -61,6 +61,8 @@ def test_self_report_then_codewords_and_credit_link(
     link = page.locator("#session-status-action")
     expect(link).to_have_text("Claim CE credit")
     expect(link).to_have_attribute("href", "https://ce.example.com/claim?s=tax")
+    # a self-report is a completed record, not a presence: the page offers no check-in
+    expect(page.locator("#checkin")).to_have_count(0)
     page.fill("#codeword", "wrong")
     page.click("#codeword-form button[type=submit]")
     expect(page.locator("#codeword-form [role=status]")).to_have_text(

@@ -237,7 +237,10 @@ async function sessionPage(sid) {
     if (wantsCheckin || s.self_registration) app.append(identifyForm(() => sessionPage(sid)));
     return;
   }
-  if (!mine.in_room && (wantsCheckin || mine.checked_in)) app.append(checkinForm(s, mine));
+  // A self-reported session is a completed record, never a live presence: no check-in here.
+  if (!mine.in_room && !mine.self_reported && (wantsCheckin || mine.checked_in)) {
+    app.append(checkinForm(s, mine));
+  }
   if (mine.checked_in && s.has_codewords) app.append(codewordForm(s));
   app.append(el("div", { id: "engagement" }));
   drawEngagement(sid);
