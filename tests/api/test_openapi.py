@@ -38,7 +38,7 @@ from tests.livehub import LiveHub, assert_clean_log
 # Per operation and generation mode. ROLLCALL_SCHEMATHESIS_EXAMPLES=500 runs a deeper,
 # randomised search (the default run is derandomized, so it repeats exactly).
 DEEP = os.environ.get("ROLLCALL_SCHEMATHESIS_EXAMPLES")
-EXAMPLES = int(DEEP) if DEEP else 25
+EXAMPLES = int(DEEP) if DEEP else 10
 POSITIVE_CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
                    response_schema_conformance]
 NEGATIVE_CHECKS = [not_a_server_error, content_type_conformance, response_schema_conformance]
