@@ -66,6 +66,8 @@ class EventChannel(Inbox[p.BusCounts | p.BusRefresh]):
         while True:
             await self._wake.wait()
             self._wake.clear()
+            if self.stopping:
+                return
             try:
                 if self.behind:
                     self.behind = False

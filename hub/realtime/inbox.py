@@ -85,6 +85,9 @@ class Coalescer:
             self._timer = None
 
 
+STOP_GRACE_S = 2.0  # how long a stopping channel may finish its current step
+
+
 class Inbox(Generic[M]):
     """What a channel task shares with the broker's listener: the messages waiting for it, a
     "behind" flag (catch up from the database instead), the wake-up, and the task itself."""
@@ -97,6 +100,7 @@ class Inbox(Generic[M]):
         self._wake = asyncio.Event()
         self._counts = Coalescer(self.cfg.counts_interval, self._wake)
         self._task: asyncio.Task[None] | None = None
+        self.stopping = False
 
     def offer(self, item: M) -> None:
         if len(self.inbox) >= INBOX_MAX:
@@ -110,9 +114,16 @@ class Inbox(Generic[M]):
         self.behind = True
         self._wake.set()
 
-    async def stop(self) -> None:
+    async def stop(self, grace_s: float = 0.0) -> None:
+        """End the channel task. With ``grace_s`` it first may finish what it is doing for that
+        long, so that a read in flight returns its connection to the pool instead of being cut
+        off inside the driver (on SQLite such a connection could not be closed later)."""
         self._counts.cancel()
         if self._task is not None:
+            if grace_s > 0:
+                self.stopping = True
+                self._wake.set()
+                await asyncio.wait({self._task}, timeout=grace_s)
             self._task.cancel()
             try:
                 await self._task

@@ -28,7 +28,7 @@ from hub.realtime import store
 from hub.realtime.broker import EVENT_CHANNEL, Broker, open_broker, session_channel
 from hub.realtime.connection import Connection
 from hub.realtime.event_channel import EventChannel
-from hub.realtime.inbox import Stats
+from hub.realtime.inbox import STOP_GRACE_S, Stats
 from hub.realtime.session_channel import SessionChannel
 from storage.engine import Database
 
@@ -85,9 +85,9 @@ class Node:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await t
         for ch in list(self.sessions.values()):
-            await ch.stop()
+            await ch.stop(STOP_GRACE_S)
         if self.event is not None:
-            await self.event.stop()
+            await self.event.stop(STOP_GRACE_S)
         await self.broker.close()
 
     def status(self) -> dict[str, Any]:
@@ -317,7 +317,7 @@ class Node:
                 ev.conns.pop(c, None)
                 if ev.empty:
                     self.event = None
-                    await ev.stop()
+                    await ev.stop(STOP_GRACE_S)
                     await self.broker.unsubscribe(EVENT_CHANNEL)
             return
         sid = c.session_id
@@ -331,7 +331,7 @@ class Node:
             ch.attendees.pop(c, None)
             if ch.empty:
                 del self.sessions[sid]
-                await ch.stop()
+                await ch.stop(STOP_GRACE_S)
                 await self.broker.unsubscribe(name)
 
     # --- background -------------------------------------------------------------------------

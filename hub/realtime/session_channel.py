@@ -95,13 +95,13 @@ class SessionChannel(Inbox[SessionEvent | p.BusPrompt | p.BusRefresh | p.BusStat
         self._wake.set()
         return True
 
-    async def stop(self) -> None:
+    async def stop(self, grace_s: float = 0.0) -> None:
         self._engage.cancel()
         if self._gap_timer is not None:
             self._gap_timer.cancel()
         if self._flush_timer is not None:
             self._flush_timer.cancel()
-        await super().stop()
+        await super().stop(grace_s)
 
     # --- the channel task -------------------------------------------------------------------
 
@@ -109,6 +109,8 @@ class SessionChannel(Inbox[SessionEvent | p.BusPrompt | p.BusRefresh | p.BusStat
         while True:
             await self._wake.wait()
             self._wake.clear()
+            if self.stopping:
+                return
             try:
                 if self.behind:
                     self.behind = False

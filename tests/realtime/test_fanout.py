@@ -110,7 +110,7 @@ async def test_events_out_of_order_are_delivered_in_order_and_duplicates_dropped
 
 def test_close_codes_say_whether_to_reconnect() -> None:
     again = {p.Close.GOING_AWAY, p.Close.INTERNAL_ERROR, p.Close.SERVICE_RESTART,
-             p.Close.HEARTBEAT_TIMEOUT, p.Close.TOO_SLOW}
+             p.Close.HEARTBEAT_TIMEOUT, p.Close.TOO_SLOW, p.Close.MESSAGE_TOO_BIG}
     for code in p.Close:
         if code == p.Close.NORMAL:
             continue
