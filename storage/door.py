@@ -58,6 +58,10 @@ class Wanted:
 
     ids: set[int] = field(default_factory=set)
     by: dict[str, set[str]] = field(default_factory=lambda: {k: set() for k in IDENTIFIERS})
+    # Seat leases: with ``leases_at`` the session's leases running then and the ones named
+    # in ``lease_ids`` (running or not) are read with the rest, in the same round trip.
+    leases_at: dt.datetime | None = None
+    lease_ids: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -70,6 +74,7 @@ class BatchRead:
     people: list[Row]
     records: dict[int, Row]  # attendee id -> their record (``RECORD_COLUMNS``)
     answers: dict[str, StoredAnswer]  # idempotency key -> the answer given
+    leases: list[Row] = field(default_factory=list)  # id, seats, used, running (``Wanted``)
 
 
 class StoredAnswer(NamedTuple):
@@ -133,10 +138,6 @@ class DoorStore(Protocol):
         """Every row of the batch, its door log, and the counter row (when it accepted
         anything: every accepted action has an event)."""
 
-    async def leases(self, session_id: str, ids: list[str], at: dt.datetime) -> list[Row]:
-        """The session's leases running at ``at`` and the ones named (running or not):
-        id, seats, used, running."""
-
 
 # --- any dialect --------------------------------------------------------------------------
 
@@ -177,11 +178,12 @@ class SqlDoorStore:
                           T_IDEMPOTENCY.c.response)
                 .where(T_IDEMPOTENCY.c.key.in_(keys)))
             answers = {r.key: StoredAnswer(r.fingerprint, bytes(r.response)) for r in rows}
+        leases = ([r._mapping for r in await door_leases(conn, session_id, wanted.lease_ids,
+                                                         wanted.leases_at)]
+                  if wanted.leases_at is not None else [])
         return BatchRead(fields=fields, enabled_keys=enabled, people=people, records=records,
-                         answers=answers)
+                         answers=answers, leases=leases)
 
-    async def leases(self, session_id: str, ids: list[str], at: dt.datetime) -> list[Row]:
-        return [r._mapping for r in await door_leases(self.conn, session_id, ids, at)]
 
     async def _people(self, session_id: str, wanted: Wanted) -> list[Row]:
         conds: list[Any] = []
@@ -415,6 +417,11 @@ class PgDoorStore:
             if keys:
                 cur_a = pg.cursor()
                 await cur_a.execute(_PG_ANSWERS, {"keys": pg_array(keys, "text")})
+            cur_l = None
+            if wanted.leases_at is not None:
+                cur_l = pg.cursor(row_factory=dict_row)
+                await cur_l.execute(_PG_LEASES, {"sid": session["id"], "at": wanted.leases_at,
+                                                 "ids": pg_array(wanted.lease_ids, "text")})
         fields: list[Row] = list(await cur_f.fetchall())
         enabled = {r[0] for r in await cur_k.fetchall()} if cur_k is not None else set()
         people: list[Row] = []
@@ -427,13 +434,10 @@ class PgDoorStore:
                                     "evaluation_complete": r["evaluation_complete"]}
         answers = ({k: StoredAnswer(fp, bytes(v)) for k, fp, v in await cur_a.fetchall()}
                    if cur_a is not None else {})
+        leases: list[Row] = list(await cur_l.fetchall()) if cur_l is not None else []
         return BatchRead(fields=fields, enabled_keys=enabled, people=people, records=records,
-                         answers=answers)
+                         answers=answers, leases=leases)
 
-    async def leases(self, session_id: str, ids: list[str], at: dt.datetime) -> list[Row]:
-        cur = self.pg.cursor(row_factory=dict_row)
-        await cur.execute(_PG_LEASES, {"sid": session_id, "ids": pg_array(ids, "text"), "at": at})
-        return list(await cur.fetchall())
 
     async def write(self, w: BatchWrite) -> None:
         pg = self.pg

@@ -276,7 +276,12 @@ class DoorService:
                 column, value = item.ident
                 wanted.by[column].add(value.lower() if column == "email" else value)
         keys = sorted({i.key for i in batch if i.key is not None})
-        # Everything the batch reads, in bulk.
+        # Seat leases matter only with a capacity or when an upload names one.
+        wanted.lease_ids = sorted({i.body.lease_id for i in batch
+                                   if i.body.lease_id is not None})
+        if locked["capacity"] is not None or wanted.lease_ids:
+            wanted.leases_at = now()
+        # Everything the batch reads, in bulk (on PostgreSQL in one round trip).
         loaded = await store.read(st, locked, key_ids, wanted, keys)
         s, people, states, answers = loaded.session, loaded.people, loaded.states, loaded.answers
         for n, item in enumerate(batch):
@@ -317,11 +322,8 @@ class DoorService:
                       in_room=s.in_room,
                       earliest=rules.earliest_scan(s.ctx.date, s.ctx.tz, now(),
                                                    self.late_scan_hours))
-        lease_ids = sorted({i.body.lease_id for i in batch if i.body.lease_id is not None})
-        if s.view.capacity is not None or lease_ids:  # leases matter only then
-            tally.leases = await store.leases(st, session_id, lease_ids, now())
-            tally.leased = sum(max(x.seats - x.used, 0) for x in tally.leases.values()
-                               if x.running)
+        tally.leases = loaded.leases
+        tally.leased = sum(max(x.seats - x.used, 0) for x in tally.leases.values() if x.running)
         plan = store.Plan(session_id=session_id)
         events: list[Encoded] = []
         acted: dict[int, dt.datetime] = {}  # item -> when it was decided (replays: never)

@@ -16,7 +16,7 @@ from hub.errors import NotFound
 from storage.door import BatchWrite, DoorStore, LogEntry, StoredAnswer, Wanted, door_store
 
 __all__ = ["BatchWrite", "DoorStore", "Lease", "Loaded", "LogEntry", "People", "Person",
-           "Plan", "StoredAnswer", "Wanted", "leases", "lock", "open_store", "read"]
+           "Plan", "StoredAnswer", "Wanted", "lock", "open_store", "read"]
 
 
 @dataclass
@@ -59,12 +59,6 @@ class Lease:
     running: bool
 
 
-async def leases(store: DoorStore, session_id: str, ids: list[str],
-                 at: dt.datetime) -> dict[str, Lease]:
-    """The session's running leases and the ones the batch names."""
-    return {r["id"]: Lease(id=r["id"], seats=r["seats"], used=r["used"],
-                           running=bool(r["running"]))
-            for r in await store.leases(session_id, ids, at)}
 
 
 @dataclass
@@ -76,6 +70,8 @@ class Loaded:
     people: People
     states: dict[int, RecordState]  # attendee id -> their record in the session
     answers: dict[str, StoredAnswer]  # idempotency key -> the answer given
+    # The session's running leases and the ones the batch names (read when ``Wanted`` asks).
+    leases: dict[str, Lease] = field(default_factory=dict)
 
 
 @dataclass
@@ -143,5 +139,7 @@ async def read(store: DoorStore, row: dict[str, Any], key_ids: list[int], wanted
                      registered=bool(p["registered"]), user=user_of(p),
                      email_lower=p["email_lower"]) for p in got.people]
     states = {aid: RecordState.of(r) for aid, r in got.records.items()}
+    leases = {r["id"]: Lease(id=r["id"], seats=r["seats"], used=r["used"],
+                             running=bool(r["running"])) for r in got.leases}
     return Loaded(session=session, enabled_keys=got.enabled_keys, people=People(people),
-                  states=states, answers=got.answers)
+                  states=states, answers=got.answers, leases=leases)
