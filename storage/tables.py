@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
@@ -17,6 +18,12 @@ JSONType = sa.JSON().with_variant(sa.JSON(), "sqlite")
 
 def _ts(nullable: bool = True) -> sa.Column:  # type: ignore[type-arg]
     return sa.Column(sa.DateTime(timezone=True), nullable=nullable)
+
+
+def _key_of(target: str, kind: Any) -> Any:
+    """A primary-key column that is also a foreign key to ``target``, deleted with it."""
+    return Field(sa_column=sa.Column(kind, sa.ForeignKey(target, ondelete="CASCADE"),
+                                     primary_key=True))
 
 
 class AppSettingsRow(SQLModel, table=True):
@@ -105,11 +112,7 @@ class SessionCounterRow(SQLModel, table=True):
     """
 
     __tablename__ = "session_counters"
-    session_id: str = Field(
-        sa_column=sa.Column(
-            sa.String(16), sa.ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True
-        )
-    )
+    session_id: str = _key_of("sessions.id", sa.String(16))
     seq: int = Field(default=0, sa_column=sa.Column(sa.BigInteger, nullable=False, default=0))
     registered: int = 0
     checked_in: int = 0
@@ -126,11 +129,7 @@ class PresenterRow(SQLModel, table=True):
 
 class SessionPresenterRow(SQLModel, table=True):
     __tablename__ = "session_presenters"
-    session_id: str = Field(
-        sa_column=sa.Column(
-            sa.String(16), sa.ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True
-        )
-    )
+    session_id: str = _key_of("sessions.id", sa.String(16))
     presenter_id: str = Field(
         sa_column=sa.Column(
             sa.String(32), sa.ForeignKey("presenters.id", ondelete="CASCADE"), primary_key=True
@@ -186,16 +185,8 @@ class RegistrationRow(SQLModel, table=True):
     """An attendee has the session on their schedule."""
 
     __tablename__ = "registrations"
-    session_id: str = Field(
-        sa_column=sa.Column(
-            sa.String(16), sa.ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True
-        )
-    )
-    attendee_id: int = Field(
-        sa_column=sa.Column(
-            sa.Integer, sa.ForeignKey("attendees.id", ondelete="CASCADE"), primary_key=True
-        )
-    )
+    session_id: str = _key_of("sessions.id", sa.String(16))
+    attendee_id: int = _key_of("attendees.id", sa.Integer)
     created_at: datetime = Field(sa_column=_ts(False))
 
 
@@ -302,16 +293,8 @@ class CreditClaimRow(SQLModel, table=True):
     credit: the status becomes ``credit_claimed`` for good."""
 
     __tablename__ = "credit_claims"
-    session_id: str = Field(
-        sa_column=sa.Column(
-            sa.String(16), sa.ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True
-        )
-    )
-    attendee_id: int = Field(
-        sa_column=sa.Column(
-            sa.Integer, sa.ForeignKey("attendees.id", ondelete="CASCADE"), primary_key=True
-        )
-    )
+    session_id: str = _key_of("sessions.id", sa.String(16))
+    attendee_id: int = _key_of("attendees.id", sa.Integer)
     claimed_at: datetime = Field(sa_column=_ts(False))
     actor: str | None = None
 
@@ -321,11 +304,7 @@ class CertificateRow(SQLModel, table=True):
     (a certificate downloaded again shows the same code); revoked ones verify as revoked."""
 
     __tablename__ = "certificates"
-    attendee_id: int = Field(
-        sa_column=sa.Column(
-            sa.Integer, sa.ForeignKey("attendees.id", ondelete="CASCADE"), primary_key=True
-        )
-    )
+    attendee_id: int = _key_of("attendees.id", sa.Integer)
     code: str = Field(sa_column=sa.Column(sa.String(12), nullable=False, unique=True))
     issued_at: datetime = Field(sa_column=_ts(False))
     revoked_at: datetime | None = Field(default=None, sa_column=_ts())
@@ -335,11 +314,7 @@ class SessionEventRow(SQLModel, table=True):
     """The per-session event log the real-time hub publishes and replays (``?since=``)."""
 
     __tablename__ = "session_events"
-    session_id: str = Field(
-        sa_column=sa.Column(
-            sa.String(16), sa.ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True
-        )
-    )
+    session_id: str = _key_of("sessions.id", sa.String(16))
     seq: int = Field(sa_column=sa.Column(sa.BigInteger, primary_key=True, autoincrement=False))
     kind: str
     payload: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
