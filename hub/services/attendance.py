@@ -18,9 +18,16 @@ from hub.auth.principal import Principal, may_submit_codeword
 from hub.domain import credit
 from hub.domain.dates import iso, now
 from hub.domain.events import Encoded, SessionEvent
-from hub.domain.records import CheckinRecordOut, serialize, to_builtins, user_of
+from hub.domain.records import (
+    CheckinRecordOut,
+    RecordState,
+    serialize,
+    to_builtins,
+    user_of,
+)
 from hub.door.loading import (
     Gate,
+    LoadedSession,
     bump,
     identifier_of,
     load_attendee,
@@ -244,13 +251,7 @@ async def submit_codeword(hub: Hub, principal: Principal, session_id: str,
             raise CheckinRefused("codeword_invalid")
         at = now()
         await rows.add_codeword_submissions(conn, state.id, matches, at)
-        extras = (await load_extras(conn, [state.id]))[state.id]
-        out = serialize(state, user_of(user._mapping), extras, s.ctx, at)
-        g = await bump(conn, session_id)
-        await rows.touch_record(conn, state.id, g.seq)
-        events.append(await _event(conn, session_id, "updated", g, s.view.capacity, s.ctx.tz,
-                                   at, record=out))
-        return RecordAnswer(record=out)
+        return await _updated(conn, s, state, user, at, events)
 
     answer = await hub.db.run(work)
     await publish_after_commit(hub.sink, events)
@@ -292,17 +293,24 @@ async def adjust_credit(hub: Hub, principal: Principal, session_id: str,
         await rows.set_credit_adjustment(conn, state.id, field.id, credits=credits,
                                          note=(body.note or "").strip() or None,
                                          actor=principal.actor, at=at)
-        extras = (await load_extras(conn, [state.id]))[state.id]
-        out = serialize(state, user_of(user._mapping), extras, s.ctx, at)
-        g = await bump(conn, session_id)
-        await rows.touch_record(conn, state.id, g.seq)
-        events.append(await _event(conn, session_id, "updated", g, s.view.capacity, s.ctx.tz,
-                                   at, record=out))
-        return RecordAnswer(record=out)
+        return await _updated(conn, s, state, user, at, events)
 
     answer = await hub.db.run(work)
     await publish_after_commit(hub.sink, events)
     return answer
+
+
+async def _updated(conn: AsyncConnection, s: LoadedSession, state: RecordState, user: Any,
+                   at: dt.datetime, events: list[Encoded]) -> RecordAnswer:
+    """A record changed outside the door (a codeword, a credit adjustment): its fresh form,
+    the session's next seq on it, and an ``updated`` event for the dashboards."""
+    extras = (await load_extras(conn, [state.id]))[state.id]
+    out = serialize(state, user_of(user._mapping), extras, s.ctx, at)
+    g = await bump(conn, s.ctx.session_id)
+    await rows.touch_record(conn, state.id, g.seq)
+    events.append(await _event(conn, s.ctx.session_id, "updated", g, s.view.capacity,
+                               s.ctx.tz, at, record=out))
+    return RecordAnswer(record=out)
 
 
 def _credits(value: float | str | None) -> float | None:
