@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.domain.events import Encoded, EventSink
+from storage.engine import Database
+
+T = TypeVar("T")
 
 log = logging.getLogger("rollcall.events")
 
@@ -25,6 +31,15 @@ async def engagement_changed_after_commit(sink: EventSink, session_id: str, what
         await sink.engagement_changed(session_id, what)
     except Exception:  # noqa: BLE001
         log.exception("announcing the %s change of session %s failed", what, session_id)
+
+
+async def engagement_work(db: Database, sink: EventSink, session_id: str, what: str,
+                          work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+    """Run a change of a session's polls, questions or evaluation in one transaction, then
+    tell live views (``engagement_changed_after_commit``)."""
+    out = await db.run(work)
+    await engagement_changed_after_commit(sink, session_id, what)
+    return out
 
 
 async def publish_after_commit(sink: EventSink, events: Sequence[Encoded]) -> None:

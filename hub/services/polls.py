@@ -14,7 +14,7 @@ from hub.domain import engagement as rules
 from hub.domain.dates import now
 from hub.domain.engagement import PollLive
 from hub.door.loading import identifier_of, load_attendee
-from hub.door.publish import engagement_changed_after_commit
+from hub.door.publish import engagement_changed_after_commit, engagement_work
 from hub.errors import Conflict, Forbidden, NotFound
 from hub.realtime import store as live
 from hub.state import Hub
@@ -111,9 +111,7 @@ async def create_poll(hub: Hub, principal: Principal, session_id: str, body: Pol
             "revealed": body.revealed})
         return await _one(conn, session_id, pid)
 
-    out = await hub.db.run(work)
-    await engagement_changed_after_commit(hub.sink, session_id, "polls")
-    return out
+    return await engagement_work(hub.db, hub.sink, session_id, "polls", work)
 
 
 async def update_poll(hub: Hub, principal: Principal, session_id: str, poll_id: str,
@@ -143,9 +141,7 @@ async def update_poll(hub: Hub, principal: Principal, session_id: str, poll_id: 
             await rows.update_poll(conn, poll_id, values=values)
         return await _one(conn, session_id, poll_id)
 
-    out = await hub.db.run(work)
-    await engagement_changed_after_commit(hub.sink, session_id, "polls")
-    return out
+    return await engagement_work(hub.db, hub.sink, session_id, "polls", work)
 
 
 async def set_state(hub: Hub, principal: Principal, session_id: str, poll_id: str,
@@ -163,9 +159,7 @@ async def set_state(hub: Hub, principal: Principal, session_id: str, poll_id: st
             await rows.update_poll(conn, poll_id, values={"state": state})
         return await _one(conn, session_id, poll_id)
 
-    out = await hub.db.run(work)
-    await engagement_changed_after_commit(hub.sink, session_id, "polls")
-    return out
+    return await engagement_work(hub.db, hub.sink, session_id, "polls", work)
 
 
 async def delete_poll(hub: Hub, principal: Principal, session_id: str, poll_id: str) -> None:
@@ -199,7 +193,5 @@ async def answer(hub: Hub, principal: Principal, session_id: str, poll_id: str,
             raise Conflict("This poll is not open for answers.", reason="poll_closed")
         return AnswerOut(poll_id=poll_id, response=value)
 
-    out = await hub.db.run(work)
-    await engagement_changed_after_commit(hub.sink, session_id, "polls")
-    return out
+    return await engagement_work(hub.db, hub.sink, session_id, "polls", work)
 

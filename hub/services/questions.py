@@ -16,7 +16,7 @@ from hub.auth.principal import Principal, may_administer, may_moderate, may_subm
 from hub.domain.dates import now
 from hub.domain.engagement import QuestionLive, question_text, visible_questions
 from hub.door.loading import identifier_of, load_attendee
-from hub.door.publish import engagement_changed_after_commit
+from hub.door.publish import engagement_changed_after_commit, engagement_work
 from hub.errors import Forbidden, HubError, NotFound
 from hub.realtime import store as live
 from hub.state import Hub
@@ -115,9 +115,7 @@ async def ask(hub: Hub, principal: Principal, session_id: str, body: AskIn) -> Q
                                          text=text, approved=not approval, at=at)
         return await _one(conn, session_id, qid)
 
-    out = await hub.db.run(work)
-    await engagement_changed_after_commit(hub.sink, session_id, "questions")
-    return out
+    return await engagement_work(hub.db, hub.sink, session_id, "questions", work)
 
 
 async def upvote(hub: Hub, principal: Principal, session_id: str, question_id: int,
@@ -155,9 +153,7 @@ async def moderate(hub: Hub, principal: Principal, session_id: str, question_id:
             await rows.update_question(conn, question_id, values=values)
         return await _one(conn, session_id, question_id)
 
-    out = await hub.db.run(work)
-    await engagement_changed_after_commit(hub.sink, session_id, "questions")
-    return out
+    return await engagement_work(hub.db, hub.sink, session_id, "questions", work)
 
 
 async def put_settings(hub: Hub, principal: Principal, session_id: str | None,
